@@ -1,0 +1,147 @@
+import { systemClock, type Clock } from './clock.js'
+import type { AgentConfig, JobMasterConfig } from './config.js'
+import type { JobRegistry } from './definitions.js'
+import { ConnectionFingerprintMismatchError } from './errors.js'
+import { createLogger, type Logger } from './logger.js'
+import type { ClusterSettings } from './model.js'
+import { BucketDirectory } from './routing.js'
+import type { AgentStore } from './stores/agent.js'
+import type { MasterStore } from './stores/master.js'
+import { openAgent, openMaster } from './stores/registry.js'
+
+/** Cluster settings as this process configured them (what it writes on first start). */
+export function settingsFromConfig(config: JobMasterConfig): ClusterSettings {
+  return {
+    clusterId: config.clusterId,
+    mode: config.clusterMode,
+    transientThresholdMs: config.transientThresholdMs,
+    defaultJobTimeoutMs: config.defaultJobTimeoutMs,
+    defaultMaxRetries: config.defaultMaxRetries,
+    maxMessageBytes: config.maxMessageBytes,
+    timeZone: config.timeZone,
+    dataRetentionMs: config.dataRetentionMs,
+  }
+}
+
+/**
+ * Everything the engine needs about one cluster in one process: configuration, stores, the
+ * stored cluster settings (refreshed periodically so a mode change reaches running workers), a
+ * bucket directory, the clock and the logger.
+ */
+export class ClusterContext {
+  readonly directory: BucketDirectory
+  private current: ClusterSettings
+
+  constructor(
+    readonly config: JobMasterConfig,
+    readonly master: MasterStore,
+    readonly agents: ReadonlyMap<string, AgentStore>,
+    readonly registry: JobRegistry,
+    settings: ClusterSettings,
+    readonly clock: Clock,
+    readonly logger: Logger,
+  ) {
+    this.current = settings
+    this.directory = new BucketDirectory(master, config.clusterId, clock)
+  }
+
+  get clusterId(): string {
+    return this.config.clusterId
+  }
+
+  get settings(): ClusterSettings {
+    return this.current
+  }
+
+  async refreshSettings(): Promise<ClusterSettings> {
+    const stored = await this.master.getCluster(this.clusterId)
+    if (stored) this.current = stored
+    return this.current
+  }
+
+  agent(name: string): AgentStore {
+    const found = this.agents.get(name)
+    if (!found) throw new Error(`agent connection "${name}" is not configured in this process`)
+    return found
+  }
+
+  /** How far ahead a bucket on this connection may hold jobs: min(TT, transport window). */
+  lookAheadMs(agent: AgentStore): number {
+    return Math.min(this.current.transientThresholdMs, agent.maxLookAheadMs ?? Number.POSITIVE_INFINITY)
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.master.close(), ...[...this.agents.values()].map((a) => a.close())])
+  }
+}
+
+export interface OpenClusterOptions {
+  registry: JobRegistry
+  clock?: Clock
+  logger?: Logger
+  /** Agent connections to open (default: all configured). */
+  agentNames?: string[]
+  poolSize?: number
+}
+
+/**
+ * Open the master and agent stores, provision schemas (unless disabled), initialise the cluster
+ * settings (first start wins unless applyClusterSettings) and check every agent's fingerprint.
+ */
+export async function openCluster(config: JobMasterConfig, options: OpenClusterOptions): Promise<ClusterContext> {
+  const clock = options.clock ?? systemClock
+  const logger = options.logger ?? createLogger({ cluster: config.clusterId })
+  const storeOptions = { tablePrefix: config.tablePrefix, poolSize: options.poolSize }
+  const master = await openMaster(config.masterUrl, storeOptions)
+  const wanted = config.agents.filter((a) => !options.agentNames || options.agentNames.includes(a.name))
+  const agents = new Map<string, AgentStore>()
+  try {
+    for (const a of wanted) agents.set(a.name, await openAgent(a.name, a.url, storeOptions))
+    if (config.autoProvision) {
+      await master.provision()
+      for (const agent of agents.values()) await agent.provision()
+    }
+    const now = clock.now()
+    const settings = await master.initCluster(settingsFromConfig(config), config.applyClusterSettings, now)
+    warnOnSettingsDrift(settingsFromConfig(config), settings, logger)
+    for (const a of wanted) await checkFingerprint(master, agents.get(a.name)!, a, config.clusterId, now, logger)
+    return new ClusterContext(config, master, agents, options.registry, settings, clock, logger)
+  } catch (error) {
+    await Promise.allSettled([master.close(), ...[...agents.values()].map((a) => a.close())])
+    throw error
+  }
+}
+
+function warnOnSettingsDrift(configured: ClusterSettings, stored: ClusterSettings, logger: Logger): void {
+  const differing = (Object.keys(configured) as Array<keyof ClusterSettings>).filter((k) => configured[k] !== stored[k])
+  if (differing.length > 0) {
+    logger.warn(
+      { fields: differing },
+      'cluster settings stored in the master differ from this process configuration; the stored ones apply (set JM_APPLY_CLUSTER_SETTINGS=true to overwrite)',
+    )
+  }
+}
+
+/**
+ * Connection protection at start-up: the first process to see a connection records the store's
+ * fingerprint; later, a different fingerprint means the name now points at another store.
+ */
+export async function checkFingerprint(master: MasterStore, agent: AgentStore, config: AgentConfig, clusterId: string, now: Date, logger: Logger): Promise<void> {
+  const found = await agent.fingerprint()
+  const recorded = await master.getAgentConnection(clusterId, config.name)
+  if (recorded && recorded.fingerprint !== found) {
+    const error = new ConnectionFingerprintMismatchError(config.name, recorded.fingerprint, found)
+    if (config.protectConnectionChanges) throw error
+    logger.warn({ connection: config.name }, `${error.message} Continuing because protectConnectionChanges is false.`)
+  }
+  await master.upsertAgentConnection({
+    clusterId,
+    name: config.name,
+    provider: agent.provider,
+    fingerprint: found,
+    protect: config.protectConnectionChanges,
+    firstSeenAt: recorded?.firstSeenAt ?? now,
+    lastSeenAt: now,
+    deletionDeferredAt: null,
+  })
+}

@@ -1,0 +1,167 @@
+import { resolveConfig, type JobMasterConfig, type JobMasterConfigInput } from './config.js'
+import { ConfigError, type Issue } from './errors.js'
+import { PRIORITIES, type Priority } from './model.js'
+
+type Env = Record<string, string | undefined>
+
+/** Every `JM_` variable and the configuration field it sets. The README's table mirrors this list. */
+export const ENV_FIELDS: ReadonlyArray<readonly [variable: string, path: string]> = [
+  ['JM_CLUSTER_ID', 'clusterId'],
+  ['JM_MASTER_URL', 'masterUrl'],
+  ['JM_AGENTS', 'agents'],
+  ['JM_UNPROTECTED_AGENTS', 'agents.protectConnectionChanges'],
+  ['JM_AGENT_LANES', 'agents.lanes'],
+  ['JM_TABLE_PREFIX', 'tablePrefix'],
+  ['JM_AUTO_PROVISION', 'autoProvision'],
+  ['JM_APPLY_CLUSTER_SETTINGS', 'applyClusterSettings'],
+  ['JM_TRANSIENT_THRESHOLD', 'transientThreshold'],
+  ['JM_DEFAULT_JOB_TIMEOUT', 'defaultJobTimeout'],
+  ['JM_DEFAULT_MAX_RETRIES', 'defaultMaxRetries'],
+  ['JM_CLUSTER_MODE', 'clusterMode'],
+  ['JM_MAX_MESSAGE_BYTES', 'maxMessageBytes'],
+  ['JM_TIME_ZONE', 'timeZone'],
+  ['JM_DATA_RETENTION_TTL', 'dataRetentionTtl'],
+  ['JM_HEARTBEAT_INTERVAL', 'heartbeatInterval'],
+  ['JM_WORKER_DEAD_AFTER', 'workerDeadAfter'],
+  ['JM_INBOX_ORPHAN_AFTER', 'inboxOrphanAfter'],
+  ['JM_RETRY_BASE_DELAY', 'retryBaseDelay'],
+  ['JM_RETRY_MAX_DELAY', 'retryMaxDelay'],
+  ['JM_IDEMPOTENCY_WINDOW', 'idempotencyWindow'],
+  ['JM_WORKER_AGENT', 'worker.agent'],
+  ['JM_WORKER_NAME', 'worker.name'],
+  ['JM_WORKER_LANE', 'worker.lane'],
+  ['JM_WORKER_MODE', 'worker.mode'],
+  ['JM_BATCH_SIZE', 'worker.batchSize'],
+  ['JM_PARALLELISM_FACTOR', 'worker.parallelismFactor'],
+  ['JM_BUCKETS', 'worker.buckets'],
+  ['JM_GRACE_PERIOD', 'worker.gracePeriod'],
+]
+
+/** Map a config path back to the variable that set it, so errors name what the operator wrote. */
+function variableFor(path: string): string {
+  let best: string | undefined
+  let bestLength = -1
+  for (const [variable, field] of ENV_FIELDS) {
+    const generic = path.replace(/\.\d+(?=\.|$)/g, '')
+    if ((generic === field || generic.startsWith(`${field}.`)) && field.length > bestLength) {
+      best = variable
+      bestLength = field.length
+    }
+  }
+  return best ?? path
+}
+
+/** `name=value,name=value` → pairs; the value keeps any further `=` (URLs with query strings). */
+function parsePairs(variable: string, text: string, issues: Issue[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = []
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const at = part.indexOf('=')
+    if (at <= 0) {
+      issues.push({ path: variable, message: `"${part}" is not of the form name=value` })
+      continue
+    }
+    pairs.push([part.slice(0, at).trim(), part.slice(at + 1).trim()])
+  }
+  return pairs
+}
+
+export interface EnvOptions {
+  /** Include the worker section (worker entrypoint, local cluster). */
+  worker?: boolean
+  /** Fallback master URL (the local cluster's embedded database). */
+  defaultMasterUrl?: string
+}
+
+/** Build the configuration from `JM_` environment variables; errors name the variable. */
+export function configFromEnv(env: Env = process.env, options: EnvOptions = {}): JobMasterConfig {
+  const issues: Issue[] = []
+  const get = (name: string) => {
+    const value = env[name]
+    return value === undefined || value.trim() === '' ? undefined : value.trim()
+  }
+  const input: Record<string, unknown> = {}
+  const set = (variable: string, key: string) => {
+    const value = get(variable)
+    if (value !== undefined) input[key] = value
+  }
+  set('JM_CLUSTER_ID', 'clusterId')
+  input.masterUrl = get('JM_MASTER_URL') ?? options.defaultMasterUrl
+  if (input.masterUrl === undefined) issues.push({ path: 'JM_MASTER_URL', message: 'is required (postgres://, mysql:// or mssql:// URL)' })
+
+  const unprotected = new Set((get('JM_UNPROTECTED_AGENTS') ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+  const lanes = new Map<string, string[]>()
+  const lanesText = get('JM_AGENT_LANES')
+  if (lanesText) {
+    for (const [name, list] of parsePairs('JM_AGENT_LANES', lanesText, issues)) lanes.set(name, list.split('|').map((s) => s.trim()).filter(Boolean))
+  }
+  const agentsText = get('JM_AGENTS')
+  if (agentsText) {
+    input.agents = parsePairs('JM_AGENTS', agentsText, issues).map(([name, url]) => ({
+      name,
+      url,
+      protectConnectionChanges: !unprotected.has(name),
+      lanes: lanes.get(name) ?? [],
+    }))
+  }
+  for (const name of [...unprotected, ...lanes.keys()]) {
+    const known = (input.agents as Array<{ name: string }> | undefined)?.some((a) => a.name === name)
+    if (!known) issues.push({ path: unprotected.has(name) ? 'JM_UNPROTECTED_AGENTS' : 'JM_AGENT_LANES', message: `"${name}" is not listed in JM_AGENTS` })
+  }
+
+  for (const [variable, key] of [
+    ['JM_TABLE_PREFIX', 'tablePrefix'],
+    ['JM_AUTO_PROVISION', 'autoProvision'],
+    ['JM_APPLY_CLUSTER_SETTINGS', 'applyClusterSettings'],
+    ['JM_TRANSIENT_THRESHOLD', 'transientThreshold'],
+    ['JM_DEFAULT_JOB_TIMEOUT', 'defaultJobTimeout'],
+    ['JM_DEFAULT_MAX_RETRIES', 'defaultMaxRetries'],
+    ['JM_CLUSTER_MODE', 'clusterMode'],
+    ['JM_MAX_MESSAGE_BYTES', 'maxMessageBytes'],
+    ['JM_TIME_ZONE', 'timeZone'],
+    ['JM_HEARTBEAT_INTERVAL', 'heartbeatInterval'],
+    ['JM_WORKER_DEAD_AFTER', 'workerDeadAfter'],
+    ['JM_INBOX_ORPHAN_AFTER', 'inboxOrphanAfter'],
+    ['JM_RETRY_BASE_DELAY', 'retryBaseDelay'],
+    ['JM_RETRY_MAX_DELAY', 'retryMaxDelay'],
+    ['JM_IDEMPOTENCY_WINDOW', 'idempotencyWindow'],
+  ] as const) {
+    set(variable, key)
+  }
+  const retention = get('JM_DATA_RETENTION_TTL')
+  if (retention !== undefined) input.dataRetentionTtl = /^(none|forever|null)$/i.test(retention) ? null : retention
+
+  const wantsWorker = options.worker ?? ENV_FIELDS.some(([variable, path]) => path.startsWith('worker.') && get(variable) !== undefined)
+  if (wantsWorker) {
+    const worker: Record<string, unknown> = {}
+    const w = (variable: string, key: string) => {
+      const value = get(variable)
+      if (value !== undefined) worker[key] = value
+    }
+    w('JM_WORKER_AGENT', 'agent')
+    w('JM_WORKER_NAME', 'name')
+    w('JM_WORKER_LANE', 'lane')
+    w('JM_WORKER_MODE', 'mode')
+    w('JM_BATCH_SIZE', 'batchSize')
+    w('JM_PARALLELISM_FACTOR', 'parallelismFactor')
+    w('JM_GRACE_PERIOD', 'gracePeriod')
+    const buckets = get('JM_BUCKETS')
+    if (buckets !== undefined) worker.buckets = parseBuckets(buckets, issues)
+    input.worker = worker
+  }
+  if (issues.length > 0) throw new ConfigError(issues)
+  return resolveConfig(input as JobMasterConfigInput, variableFor)
+}
+
+/** `JM_BUCKETS`: one number for every priority ("2"), or per priority ("critical=2,medium=3"). */
+function parseBuckets(text: string, issues: Issue[]): Record<string, string> {
+  if (/^\d+$/.test(text)) return Object.fromEntries(PRIORITIES.map((p) => [p, text]))
+  const result: Record<string, string> = {}
+  for (const [priority, count] of parsePairs('JM_BUCKETS', text, issues)) {
+    if (!PRIORITIES.includes(priority as Priority)) {
+      issues.push({ path: 'JM_BUCKETS', message: `unknown priority "${priority}" (one of ${PRIORITIES.join(', ')})` })
+      continue
+    }
+    result[priority] = count
+  }
+  return result
+}

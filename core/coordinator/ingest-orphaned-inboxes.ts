@@ -1,0 +1,21 @@
+import type { ClusterContext } from '../cluster.js'
+import { ingestMessages } from '../ingest.js'
+
+/**
+ * Jobs accepted while no worker of a connection is alive must still reach the master: ingest
+ * inbox messages older than `inboxOrphanAfter` (live workers take fresh ones within milliseconds).
+ */
+export async function ingestOrphanedInboxes(ctx: ClusterContext, consumer: string, options: { batch?: number; maxBatches?: number } = {}): Promise<{ ingested: number }> {
+  let ingested = 0
+  for (const agent of ctx.agents.values()) {
+    for (let round = 0; round < (options.maxBatches ?? 20); round++) {
+      const now = ctx.clock.now()
+      const messages = await agent.claimInbox(options.batch ?? 500, 60_000, consumer, now, new Date(now.getTime() - ctx.config.inboxOrphanAfterMs))
+      if (messages.length === 0) break
+      await ingestMessages(ctx, agent, messages)
+      ingested += messages.length
+    }
+  }
+  if (ingested > 0) ctx.logger.info({ ingested }, 'ingested orphaned inbox messages')
+  return { ingested }
+}

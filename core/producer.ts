@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto'
+import { systemClock, type Clock } from './clock.js'
+import type { AgentConfig } from './config.js'
+import type { JobDefinition, JobRegistry } from './definitions.js'
+import { buildEnvelope, buildEnvelopeFromRequest, type EnqueueOptions } from './envelope.js'
+import { ClusterModeError, TransportUnavailableError, ValidationError } from './errors.js'
+import type { ClusterMode, JobEnvelope } from './model.js'
+import type { AgentStore } from './stores/agent.js'
+
+export interface EnqueuedJob {
+  id: string
+  status: 'SavePending'
+  /** True when an earlier request with the same idempotency key already created this job. */
+  duplicate: boolean
+}
+
+export interface ProducerOptions {
+  registry: JobRegistry
+  agents: ReadonlyArray<{ store: AgentStore; config: Pick<AgentConfig, 'name' | 'lanes'> }>
+  maxMessageBytes: number
+  idempotencyWindowMs: number
+  clusterMode?: ClusterMode
+  clock?: Clock
+  /** How long a connection that failed a write is skipped. */
+  unhealthyForMs?: number
+}
+
+export const MAX_BATCH = 1000
+
+/**
+ * The producer hot path: validate, pick an agent connection, write the job (or the whole batch)
+ * to its inbox in one atomic statement. It never touches the master.
+ */
+export class Producer {
+  private readonly clock: Clock
+  private readonly unhealthyUntil = new Map<string, number>()
+  private next = 0
+
+  constructor(private readonly options: ProducerOptions) {
+    this.clock = options.clock ?? systemClock
+    if (options.agents.length === 0) throw new Error('a producer needs at least one agent connection')
+  }
+
+  get registry(): JobRegistry {
+    return this.options.registry
+  }
+
+  async enqueue<D extends JobDefinition>(definition: D, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueuedJob> {
+    this.options.registry.definition(definition.id)
+    const { envelope } = buildEnvelope(definition, payload, options, this.buildContext())
+    return (await this.write([envelope]))[0]!
+  }
+
+  /** Enqueue from a request shaped like the HTTP body (`definition` by id). */
+  async enqueueRequest(request: unknown): Promise<EnqueuedJob> {
+    const { envelope } = buildEnvelopeFromRequest(this.options.registry, request, this.buildContext())
+    return (await this.write([envelope]))[0]!
+  }
+
+  /** All-or-nothing: every job is validated first; then one atomic write to one connection. */
+  async enqueueBatch(requests: readonly unknown[], path = 'jobs'): Promise<EnqueuedJob[]> {
+    if (requests.length === 0) throw ValidationError.single(path, 'must contain at least one job')
+    if (requests.length > MAX_BATCH) throw ValidationError.single(path, `is limited to ${MAX_BATCH} jobs per batch (got ${requests.length})`)
+    const envelopes: JobEnvelope[] = []
+    const issues: ValidationError['issues'] = []
+    requests.forEach((request, i) => {
+      try {
+        envelopes.push(buildEnvelopeFromRequest(this.options.registry, request, { ...this.buildContext(), path: `${path}.${i}` }).envelope)
+      } catch (error) {
+        if (error instanceof ValidationError) issues.push(...error.issues)
+        else throw error
+      }
+    })
+    if (issues.length > 0) throw new ValidationError(issues)
+    const seen = new Map<string, number>()
+    envelopes.forEach((e, i) => {
+      if (e.idempotencyKey === null) return
+      const first = seen.get(e.idempotencyKey)
+      if (first !== undefined) issues.push({ path: `${path}.${i}.idempotencyKey`, message: `repeats the key of ${path}.${first}` })
+      seen.set(e.idempotencyKey, i)
+    })
+    if (issues.length > 0) throw new ValidationError(issues)
+    return this.write(envelopes)
+  }
+
+  private buildContext() {
+    return { clock: this.clock, maxMessageBytes: this.options.maxMessageBytes }
+  }
+
+  private async write(envelopes: JobEnvelope[]): Promise<EnqueuedJob[]> {
+    if (this.options.clusterMode === 'Archive') throw new ClusterModeError('Archive', 'enqueue')
+    const candidates = this.candidates(envelopes[0]!)
+    const causes: unknown[] = []
+    for (const agent of candidates) {
+      try {
+        const result = await agent.enqueue(envelopes, this.options.idempotencyWindowMs, this.clock.now())
+        this.unhealthyUntil.delete(agent.name)
+        return result.ids.map((id, i) => ({ id, status: 'SavePending', duplicate: id !== envelopes[i]!.id }))
+      } catch (error) {
+        causes.push(error)
+        this.unhealthyUntil.set(agent.name, Date.now() + (this.options.unhealthyForMs ?? 10_000))
+      }
+    }
+    throw new TransportUnavailableError(
+      candidates.map((a) => a.name),
+      causes,
+    )
+  }
+
+  /**
+   * Connections to try, in order: those whose lanes include the job's lane (affinity), then the
+   * rest; healthy ones before recently failed ones. With an idempotency key the order is a hash of
+   * the key, so every producer instance writes the same key to the same connection (that is where
+   * the key's record lives). Otherwise round-robin spreads the load.
+   */
+  private candidates(first: JobEnvelope): AgentStore[] {
+    const all = this.options.agents
+    const affine = first.lane ? all.filter((a) => a.config.lanes.includes(first.lane!)) : []
+    const pool = (affine.length > 0 ? affine : all).map((a) => a.store)
+    const start = first.idempotencyKey
+      ? createHash('sha1').update(first.idempotencyKey).digest().readUInt32BE(0) % pool.length
+      : this.next++ % pool.length
+    const rotated = [...pool.slice(start), ...pool.slice(0, start)]
+    const now = Date.now()
+    const healthy = rotated.filter((a) => (this.unhealthyUntil.get(a.name) ?? 0) <= now)
+    const sick = rotated.filter((a) => (this.unhealthyUntil.get(a.name) ?? 0) > now)
+    const rest = affine.length > 0 ? all.map((a) => a.store).filter((a) => !pool.includes(a)) : []
+    return [...healthy, ...sick, ...rest]
+  }
+}

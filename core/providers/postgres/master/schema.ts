@@ -1,0 +1,113 @@
+/** Master tables for PostgreSQL. Every time column is timestamptz (UTC instants, whatever the server zone). */
+export function masterTables(prefix: string) {
+  return {
+    versions: `${prefix}schema_versions`,
+    clusters: `${prefix}clusters`,
+    jobs: `${prefix}jobs`,
+    attempts: `${prefix}job_attempts`,
+    workers: `${prefix}workers`,
+    buckets: `${prefix}buckets`,
+    connections: `${prefix}agent_connections`,
+  }
+}
+export type MasterTables = ReturnType<typeof masterTables>
+
+/** Ordered migrations; each runs once, recorded in `schema_versions` under component "master". */
+export function masterMigrations(prefix: string): string[] {
+  const t = masterTables(prefix)
+  return [
+    `
+CREATE TABLE IF NOT EXISTS ${t.clusters} (
+  cluster_id text PRIMARY KEY,
+  mode text NOT NULL,
+  transient_threshold_ms bigint NOT NULL,
+  default_job_timeout_ms bigint NOT NULL,
+  default_max_retries int NOT NULL,
+  max_message_bytes int NOT NULL,
+  time_zone text NOT NULL,
+  data_retention_ms bigint,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${t.jobs} (
+  id uuid PRIMARY KEY,
+  cluster_id text NOT NULL,
+  definition text NOT NULL,
+  status text NOT NULL,
+  priority smallint NOT NULL,
+  lane text,
+  payload jsonb,
+  metadata jsonb NOT NULL DEFAULT '{}',
+  scheduled_at timestamptz NOT NULL,
+  original_scheduled_at timestamptz NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  attempts int NOT NULL DEFAULT 0,
+  max_retries int NOT NULL,
+  timeout_ms bigint NOT NULL,
+  agent_connection text,
+  bucket_id text,
+  worker_id text,
+  started_at timestamptz,
+  finished_at timestamptz,
+  idempotency_key text,
+  last_error text,
+  claimed_until timestamptz
+);
+CREATE INDEX IF NOT EXISTS ${t.jobs}_held ON ${t.jobs} (cluster_id, scheduled_at) WHERE status = 'HeldOnMaster';
+CREATE INDEX IF NOT EXISTS ${t.jobs}_bucket ON ${t.jobs} (bucket_id) WHERE bucket_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ${t.jobs}_status ON ${t.jobs} (cluster_id, status, created_at);
+CREATE INDEX IF NOT EXISTS ${t.jobs}_finished ON ${t.jobs} (cluster_id, finished_at) WHERE finished_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS ${t.attempts} (
+  id bigserial PRIMARY KEY,
+  job_id uuid NOT NULL,
+  cluster_id text NOT NULL,
+  attempt int NOT NULL,
+  worker_id text,
+  bucket_id text,
+  started_at timestamptz NOT NULL,
+  ended_at timestamptz NOT NULL,
+  outcome text NOT NULL,
+  error text,
+  result jsonb
+);
+CREATE INDEX IF NOT EXISTS ${t.attempts}_job ON ${t.attempts} (job_id, attempt);
+CREATE TABLE IF NOT EXISTS ${t.workers} (
+  id text PRIMARY KEY,
+  cluster_id text NOT NULL,
+  name text NOT NULL,
+  agent_connection text,
+  lane text,
+  mode text NOT NULL,
+  heartbeat_at timestamptz NOT NULL,
+  started_at timestamptz NOT NULL,
+  stop_requested_at timestamptz,
+  host text NOT NULL,
+  pid int NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${t.workers}_cluster ON ${t.workers} (cluster_id, heartbeat_at);
+CREATE TABLE IF NOT EXISTS ${t.buckets} (
+  id text PRIMARY KEY,
+  cluster_id text NOT NULL,
+  agent_connection text NOT NULL,
+  priority smallint NOT NULL,
+  lane text,
+  status text NOT NULL,
+  owner_id text,
+  created_at timestamptz NOT NULL,
+  status_changed_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${t.buckets}_cluster ON ${t.buckets} (cluster_id, status);
+CREATE TABLE IF NOT EXISTS ${t.connections} (
+  cluster_id text NOT NULL,
+  name text NOT NULL,
+  provider text NOT NULL,
+  fingerprint text NOT NULL,
+  protect boolean NOT NULL,
+  first_seen_at timestamptz NOT NULL,
+  last_seen_at timestamptz NOT NULL,
+  deletion_deferred_at timestamptz,
+  PRIMARY KEY (cluster_id, name)
+);`,
+  ]
+}

@@ -1,0 +1,24 @@
+import * as v from 'valibot'
+import { formatDuration, parseDuration } from './durations.js'
+
+/**
+ * A duration field: milliseconds, or text such as "30s" / "5m" / "1h", within [min, max].
+ * Shared by configuration and job options so both speak the same units and messages.
+ */
+export function durationSchema(label: string, min: number, max: number) {
+  return v.pipe(
+    v.union([v.number(), v.string()], `${label} must be a duration: milliseconds or text such as "30s", "5m"`),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const ms = parseDuration(dataset.value)
+      if (ms === undefined) {
+        addIssue({ message: `${label} must be a duration: milliseconds or text such as "30s", "5m"` })
+        return NEVER
+      }
+      if (ms < min || ms > max) {
+        addIssue({ message: `${label} must be between ${formatDuration(min)} and ${formatDuration(max)}` })
+        return NEVER
+      }
+      return ms
+    }),
+  )
+}

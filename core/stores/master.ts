@@ -1,0 +1,133 @@
+import type {
+  AgentConnectionRecord,
+  AttemptRecord,
+  BucketRecord,
+  BucketStatus,
+  ClusterSettings,
+  JobEnvelope,
+  JobRecord,
+  JobStatus,
+  WorkerRecord,
+} from '../model.js'
+
+/** A job written to the master by ingest: the envelope with defaults resolved, and where it goes. */
+export interface NewMasterJob {
+  envelope: JobEnvelope & { timeoutMs: number; maxRetries: number }
+  status: 'HeldOnMaster' | 'AssignedToBucket'
+  bucketId: string | null
+  agentConnection: string | null
+}
+
+/** The bucket owner took a job into memory (Queued) or started it (Processing). */
+export interface JobMark {
+  id: string
+  bucketId: string
+  status: 'Queued' | 'Processing'
+  /** The attempt being run (1-based); only raises the stored count. */
+  attempt: number
+  workerId: string
+  at: Date
+}
+
+/**
+ * A guarded change of a job's state. It applies only if the job is still in `fromBucketId`
+ * (null: in no bucket) and in one of `fromStatuses`: this compare-and-set is what keeps two
+ * reapers, a stale owner and a coordinator from acting on the same job twice.
+ */
+export interface JobTransition {
+  id: string
+  fromBucketId: string | null
+  fromStatuses: readonly JobStatus[]
+  status: JobStatus
+  bucketId: string | null
+  agentConnection: string | null
+  scheduledAt: Date
+  attempts: number
+  finishedAt: Date | null
+  /** null keeps the stored value. */
+  lastError: string | null
+}
+
+export interface JobListFilter {
+  status?: JobStatus
+  definition?: string
+  lane?: string | null
+  bucketId?: string
+}
+
+/**
+ * The master store: source of truth and audit trail. Every method is one batched statement
+ * (or one short transaction); nothing on it is per job on the hot path.
+ */
+export interface MasterStore {
+  readonly provider: string
+  /** SQL statements sent so far (the master-load benchmark divides this by jobs). */
+  readonly statementCount: number
+
+  provision(): Promise<void>
+  /** The DDL `provision` runs, for operators who disable auto-provisioning. */
+  schemaSql(): string
+  close(): Promise<void>
+
+  // ---- cluster settings
+  /** Create the record if absent (or overwrite when asked); return what is stored. */
+  initCluster(settings: ClusterSettings, overwrite: boolean, now: Date): Promise<ClusterSettings>
+  getCluster(clusterId: string): Promise<ClusterSettings | null>
+  updateCluster(settings: ClusterSettings, now: Date): Promise<void>
+
+  // ---- jobs
+  /** Multi-row insert; returns the ids that were new (a re-delivered inbox message inserts nothing). */
+  insertJobs(clusterId: string, jobs: NewMasterJob[], now: Date): Promise<string[]>
+  markJobs(marks: JobMark[], now: Date): Promise<void>
+  /** Apply guarded transitions and record attempts; returns the ids whose transition applied. */
+  transitionJobs(transitions: JobTransition[], attempts: AttemptRecord[], now: Date): Promise<string[]>
+  /**
+   * Claim up to `limit` HeldOnMaster jobs due before `dueBefore` for `claimMs` (skip-locked, so
+   * concurrent coordinators get disjoint sets); the caller then transitions them.
+   */
+  claimDueHeldJobs(clusterId: string, dueBefore: Date, limit: number, claimMs: number, now: Date): Promise<JobRecord[]>
+  /** Non-terminal jobs recorded in a bucket (the drain and hand-back source of truth). */
+  jobsInBucket(bucketId: string, limit: number): Promise<JobRecord[]>
+  /** Jobs in a bucket status whose bucket is gone or retired, or AssignedToBucket and overdue by `overdueMs`. */
+  findStrandedJobs(clusterId: string, now: Date, overdueMs: number, limit: number): Promise<{ orphaned: JobRecord[]; overdue: JobRecord[] }>
+  /** Cancel a non-terminal job; returns its record as it was before, or null if none could be cancelled. */
+  cancelJob(clusterId: string, id: string, now: Date): Promise<JobRecord | null>
+  getJob(clusterId: string, id: string): Promise<JobRecord | null>
+  getJobs(clusterId: string, ids: string[]): Promise<JobRecord[]>
+  listAttempts(clusterId: string, jobId: string): Promise<AttemptRecord[]>
+  countJobs(clusterId: string, filter: JobListFilter): Promise<number>
+  /** Delete finished jobs (and their attempts) that ended before `before`. */
+  purgeFinishedJobs(clusterId: string, before: Date, limit: number): Promise<number>
+
+  // ---- workers
+  registerWorker(worker: WorkerRecord): Promise<void>
+  /** Returns null when the worker record is gone (it was declared dead). */
+  heartbeat(workerId: string, now: Date): Promise<{ stopRequested: boolean } | null>
+  listWorkers(clusterId: string): Promise<WorkerRecord[]>
+  /** Delete workers silent since `heartbeatBefore`; returns their ids. */
+  reapDeadWorkers(clusterId: string, heartbeatBefore: Date): Promise<string[]>
+  deleteWorker(workerId: string): Promise<void>
+  requestWorkerStop(workerId: string, now: Date): Promise<boolean>
+
+  // ---- buckets
+  createBuckets(buckets: BucketRecord[]): Promise<void>
+  listBuckets(clusterId: string, filter?: { statuses?: readonly BucketStatus[]; agentConnection?: string }): Promise<BucketRecord[]>
+  getBucket(bucketId: string): Promise<BucketRecord | null>
+  /**
+   * Compare-and-set a bucket's status: applies only if it is in one of `from` and (when given)
+   * owned by `expectOwner`. `owner` sets the new owner (undefined keeps it).
+   */
+  transitionBucket(bucketId: string, change: { from: readonly BucketStatus[]; expectOwner?: string | null; to: BucketStatus; owner?: string | null }, now: Date): Promise<boolean>
+  /**
+   * Mark Lost every Active/Completing bucket whose owner no longer exists, and every Draining one
+   * whose drain started before `drainStaleBefore` (its drainer died mid-way).
+   */
+  markOrphanedBucketsLost(clusterId: string, drainStaleBefore: Date, now: Date): Promise<string[]>
+  deleteBucket(bucketId: string, expectStatus: BucketStatus): Promise<boolean>
+
+  // ---- agent connections
+  getAgentConnection(clusterId: string, name: string): Promise<AgentConnectionRecord | null>
+  listAgentConnections(clusterId: string): Promise<AgentConnectionRecord[]>
+  upsertAgentConnection(record: AgentConnectionRecord): Promise<void>
+  deleteAgentConnection(clusterId: string, name: string): Promise<void>
+}

@@ -1,0 +1,291 @@
+import * as v from 'valibot'
+import type { Clock } from '../clock.js'
+import type { JobContext, JobRegistry } from '../definitions.js'
+import type { Logger } from '../logger.js'
+import { BASE_RUN_CAPACITY, type AttemptOutcome, type BucketJob, type BucketRecord } from '../model.js'
+import type { AgentStore } from '../stores/agent.js'
+import type { ResultReporter } from './reporter.js'
+import { Sleeper } from './sleeper.js'
+
+export interface BucketRunnerOptions {
+  bucket: BucketRecord
+  workerId: string
+  agent: AgentStore
+  reporter: ResultReporter
+  registry: JobRegistry
+  clock: Clock
+  logger: Logger
+  batchSize: number
+  parallelismFactor: number
+  /** Fetch jobs due this far ahead and start them on an in-memory timer at their exact time. */
+  prefetchMs?: number
+  /** Longest idle wait between fetches (delayed jobs are picked up within it). */
+  maxIdleMs?: number
+  /** Stop fetching while this many results wait for the master (it is unreachable). */
+  maxReporterBacklog?: number
+  /** False while the cluster must run nothing (Passive or Archive mode). */
+  canRun?: () => boolean
+}
+
+interface Running {
+  job: BucketJob
+  attempt: number
+  startedAt: Date
+  controller: AbortController
+  timer: NodeJS.Timeout
+  settled: boolean
+  /** Resolves when the attempt's outcome has been handed to the reporter. */
+  done: Promise<void>
+  finish: (outcome: AttemptOutcome, error: string | null, result: unknown, permanent?: boolean) => void
+}
+
+const MAX_RESULT_BYTES = 64 * 1024
+const MAX_ERROR_CHARS = 4000
+
+/**
+ * The execution engine of one bucket: fetch due jobs in batches, keep at most 5 × run capacity
+ * waiting in memory (backpressure: no fetch when full), run up to run capacity handlers at once,
+ * enforce each job's timeout through its AbortSignal, and hand results to the batched reporter.
+ * There is no pause between jobs: a freed slot starts the next due job at once.
+ */
+export class BucketRunner {
+  readonly capacity: number
+  readonly waitingCapacity: number
+  private readonly waiting: BucketJob[] = []
+  private readonly running = new Map<string, Running>()
+  private readonly sleeper = new Sleeper()
+  private state: 'running' | 'completing' | 'stopped' = 'running'
+  private dueTimer: NodeJS.Timeout | null = null
+  private loop: Promise<void> | null = null
+  private readonly prefetchMs: number
+  private readonly maxIdleMs: number
+  /** Attempts started, for metrics and tests. */
+  started = 0
+
+  constructor(private readonly o: BucketRunnerOptions) {
+    this.capacity = BASE_RUN_CAPACITY[o.bucket.priority] * o.parallelismFactor
+    this.waitingCapacity = 5 * this.capacity
+    this.prefetchMs = o.prefetchMs ?? 2000
+    this.maxIdleMs = o.maxIdleMs ?? 1000
+  }
+
+  get bucketId(): string {
+    return this.o.bucket.id
+  }
+
+  get load(): { waiting: number; running: number } {
+    return { waiting: this.waiting.length, running: this.running.size }
+  }
+
+  start(): void {
+    this.loop ??= this.fetchLoop()
+  }
+
+  /** New work may be there (a transport hint, an ingest into this bucket, a retry coming due). */
+  wake(): void {
+    this.sleeper.wake()
+  }
+
+  /** Wake the fetch loop when `at` comes (a retry put back with a short back-off). */
+  wakeAt(at: Date): void {
+    const delay = Math.max(0, at.getTime() - this.o.clock.now().getTime() - this.prefetchMs)
+    setTimeout(() => this.wake(), delay).unref()
+  }
+
+  private async fetchLoop(): Promise<void> {
+    let idle = 25
+    while (this.state === 'running') {
+      const free = this.waitingCapacity - this.waiting.length
+      if (free <= 0 || this.o.reporter.backlog > (this.o.maxReporterBacklog ?? 20_000) || this.o.canRun?.() === false) {
+        await this.sleeper.sleep(this.maxIdleMs)
+        continue
+      }
+      const limit = Math.min(this.o.batchSize, free)
+      let jobs: BucketJob[]
+      try {
+        const now = this.o.clock.now()
+        jobs = await this.o.agent.fetchDue(this.bucketId, new Date(now.getTime() + this.prefetchMs), limit, now)
+      } catch (error) {
+        this.o.logger.warn({ err: error, bucket: this.bucketId }, 'fetch from agent failed; retrying')
+        await this.sleeper.sleep(Math.min(5000, (idle = Math.min(idle * 2, 5000))))
+        continue
+      }
+      if (this.state !== 'running') {
+        // Stopped while fetching: these stay in the agent as fetched; the hand-back relocates them.
+        break
+      }
+      if (jobs.length > 0) {
+        this.accept(jobs)
+        idle = 25
+        if (jobs.length === limit) continue
+      }
+      await this.sleeper.sleep(idle)
+      idle = Math.min(idle * 2, this.maxIdleMs)
+    }
+  }
+
+  private accept(jobs: BucketJob[]): void {
+    const now = this.o.clock.now()
+    for (const job of jobs) {
+      if (this.running.has(job.id) || this.waiting.some((w) => w.id === job.id)) continue
+      this.o.reporter.mark({ id: job.id, bucketId: job.bucketId, status: 'Queued', attempt: job.attempts, workerId: this.o.workerId, at: now })
+      const at = this.waiting.findIndex((w) => w.scheduledAt > job.scheduledAt)
+      if (at === -1) this.waiting.push(job)
+      else this.waiting.splice(at, 0, job)
+    }
+    this.dispatch()
+  }
+
+  /** Start every due job a free slot allows; arm a timer for the next one not yet due. */
+  private dispatch(): void {
+    if (this.state === 'stopped') return
+    const now = this.o.clock.now().getTime()
+    while (this.running.size < this.capacity && this.waiting.length > 0 && this.waiting[0]!.scheduledAt.getTime() <= now) {
+      this.run(this.waiting.shift()!)
+    }
+    if (this.dueTimer) clearTimeout(this.dueTimer)
+    this.dueTimer = null
+    const next = this.waiting[0]
+    if (next && this.running.size < this.capacity && this.state === 'running') {
+      this.dueTimer = setTimeout(() => this.dispatch(), Math.max(1, next.scheduledAt.getTime() - now))
+    }
+  }
+
+  private run(job: BucketJob): void {
+    const { clock, reporter, registry, workerId } = this.o
+    const attempt = job.attempts + 1
+    const startedAt = clock.now()
+    const controller = new AbortController()
+    let resolveDone!: () => void
+    const entry: Running = {
+      job,
+      attempt,
+      startedAt,
+      controller,
+      timer: setTimeout(() => {
+        controller.abort(new Error(`timed out after ${job.timeoutMs} ms`))
+        entry.finish('TimedOut', `timed out after ${job.timeoutMs} ms`, null)
+      }, job.timeoutMs),
+      settled: false,
+      done: new Promise<void>((resolve) => (resolveDone = resolve)),
+      finish: (outcome, error, result, permanent) => {
+        if (entry.settled) return
+        entry.settled = true
+        clearTimeout(entry.timer)
+        this.running.delete(job.id)
+        reporter.report({ job, attempt, workerId, startedAt, endedAt: clock.now(), outcome, error, result: safeResult(result), permanent })
+        resolveDone()
+        this.dispatch()
+        // Refill before the waiting line runs dry, so slots never idle while the agent has work.
+        if (this.waiting.length <= this.waitingCapacity / 2) this.wake()
+      },
+    }
+    this.running.set(job.id, entry)
+    this.started++
+    reporter.mark({ id: job.id, bucketId: job.bucketId, status: 'Processing', attempt, workerId, at: startedAt })
+
+    const definition = registry.findDefinition(job.definition)
+    const handler = registry.handler(job.definition)
+    if (!definition || !handler) {
+      entry.finish('Failed', `no handler for job definition "${job.definition}" on worker ${workerId}`, null)
+      return
+    }
+    const parsed = v.safeParse(definition.schema, job.payload)
+    if (!parsed.success) {
+      const detail = parsed.issues.map((i) => `${(i.path ?? []).map((p) => String(p.key)).join('.') || 'payload'}: ${i.message}`).join('; ')
+      entry.finish('Failed', `payload no longer matches the schema of "${job.definition}": ${detail}`, null, true)
+      return
+    }
+    const ctx: JobContext = {
+      jobId: job.id,
+      definition: job.definition,
+      attempt,
+      maxRetries: job.maxRetries,
+      scheduledAt: job.scheduledAt,
+      priority: job.priority,
+      lane: job.lane,
+      metadata: job.metadata,
+      signal: controller.signal,
+      logger: this.o.logger.child({ jobId: job.id, definition: job.definition, attempt }),
+    }
+    Promise.resolve()
+      .then(() => handler(parsed.output, ctx))
+      .then(
+        (result) => entry.finish('Succeeded', null, result),
+        (error: unknown) => {
+          // An abort we caused (cancel, stop) already settled the attempt; this is its echo.
+          entry.finish('Failed', errorText(error), null)
+        },
+      )
+  }
+
+  /** A job was cancelled in the master: abort it if running, drop it if waiting. */
+  cancel(jobId: string): boolean {
+    const running = this.running.get(jobId)
+    if (running) {
+      running.controller.abort(new Error('cancelled'))
+      running.finish('Cancelled', 'cancelled while running', null)
+      return true
+    }
+    const at = this.waiting.findIndex((w) => w.id === jobId)
+    if (at >= 0) {
+      this.waiting.splice(at, 1)
+      return true
+    }
+    return false
+  }
+
+  /**
+   * Graceful stop: no more fetching; running handlers get up to `graceMs` to finish, then are
+   * aborted and recorded as Interrupted. Returns the jobs that never started (to hand back).
+   */
+  async complete(graceMs: number): Promise<BucketJob[]> {
+    if (this.state === 'running') this.state = 'completing'
+    this.wake()
+    if (this.dueTimer) clearTimeout(this.dueTimer)
+    const unstarted = this.waiting.splice(0)
+    const all = Promise.all([...this.running.values()].map((r) => r.done))
+    const graceOver = new Promise<'grace'>((resolve) => setTimeout(() => resolve('grace'), graceMs).unref())
+    if ((await Promise.race([all.then(() => 'done' as const), graceOver])) === 'grace') {
+      for (const r of [...this.running.values()]) {
+        r.controller.abort(new Error('worker stopping: grace period over'))
+        r.finish('Interrupted', 'interrupted: the worker stopped and its grace period ran out', null)
+      }
+    }
+    await this.loop
+    this.state = 'stopped'
+    return unstarted
+  }
+
+  /** Immediate stop (this worker was declared dead: its buckets are being drained elsewhere). */
+  halt(): void {
+    this.state = 'stopped'
+    if (this.dueTimer) clearTimeout(this.dueTimer)
+    this.waiting.splice(0)
+    for (const r of [...this.running.values()]) {
+      r.settled = true
+      clearTimeout(r.timer)
+      r.controller.abort(new Error('worker declared dead'))
+    }
+    this.running.clear()
+    this.wake()
+  }
+}
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text
+}
+
+/** Results go to the history as JSON; keep them serializable and bounded. */
+function safeResult(result: unknown): unknown {
+  if (result === undefined) return null
+  try {
+    const text = JSON.stringify(result)
+    if (text === undefined) return null
+    if (Buffer.byteLength(text) > MAX_RESULT_BYTES) return { truncated: true, bytes: Buffer.byteLength(text) }
+    return result
+  } catch (error) {
+    return { unserializable: errorText(error) }
+  }
+}

@@ -1,0 +1,5 @@
+/** Where the tests find the local services (PLATFORM.md: trust auth on 127.0.0.1). */
+export const PG_ADMIN_URL = process.env.JM_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+export const PG_MASTER_URL = process.env.JM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/jm_test'
+export const PG_AGENT_URL = process.env.JM_TEST_PG_AGENT_URL ?? 'postgres://postgres@127.0.0.1:5432/jm_test_agent'
+export const TEST_DATABASES = ['jm_test', 'jm_test_agent']
