@@ -51,8 +51,19 @@ export interface JobTransition {
 export interface JobListFilter {
   status?: JobStatus
   definition?: string
+  /** null: the default lane only. */
   lane?: string | null
   bucketId?: string
+  /** Every pair must match. */
+  metadata?: Record<string, string>
+  createdFrom?: Date
+  createdTo?: Date
+}
+
+/** Keyset position: newest first, ties broken by id. */
+export interface JobCursor {
+  createdAt: Date
+  id: string
 }
 
 /**
@@ -96,6 +107,9 @@ export interface MasterStore {
   getJobs(clusterId: string, ids: string[]): Promise<JobRecord[]>
   listAttempts(clusterId: string, jobId: string): Promise<AttemptRecord[]>
   countJobs(clusterId: string, filter: JobListFilter): Promise<number>
+  /** Newest first; pass the last row's (createdAt, id) as `after` for the next page. */
+  listJobs(clusterId: string, filter: JobListFilter, limit: number, after?: JobCursor): Promise<JobRecord[]>
+  countJobsByStatus(clusterId: string): Promise<Partial<Record<JobStatus, number>>>
   /** Delete finished jobs (and their attempts) that ended before `before`. */
   purgeFinishedJobs(clusterId: string, before: Date, limit: number): Promise<number>
 

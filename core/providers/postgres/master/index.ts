@@ -1,5 +1,5 @@
 import type { AttemptRecord, BucketRecord, BucketStatus, ClusterSettings, WorkerRecord, AgentConnectionRecord } from '../../../model.js'
-import type { JobListFilter, JobMark, JobTransition, MasterStore, NewMasterJob } from '../../../stores/master.js'
+import type { JobCursor, JobListFilter, JobMark, JobTransition, MasterStore, NewMasterJob } from '../../../stores/master.js'
 import { PgDb } from '../db.js'
 import { migrate, schemaText } from '../migrate.js'
 import * as buckets from './buckets.js'
@@ -44,6 +44,8 @@ export class PostgresMasterStore implements MasterStore {
   getJobs = (clusterId: string, ids: string[]) => jobs.getJobs(this.db, this.t, clusterId, ids)
   listAttempts = (clusterId: string, jobId: string) => jobs.listAttempts(this.db, this.t, clusterId, jobId)
   countJobs = (clusterId: string, filter: JobListFilter) => jobs.countJobs(this.db, this.t, clusterId, filter)
+  listJobs = (clusterId: string, filter: JobListFilter, limit: number, after?: JobCursor) => jobs.listJobs(this.db, this.t, clusterId, filter, limit, after)
+  countJobsByStatus = (clusterId: string) => jobs.countJobsByStatus(this.db, this.t, clusterId)
   purgeFinishedJobs = (clusterId: string, before: Date, limit: number) => jobs.purgeFinishedJobs(this.db, this.t, clusterId, before, limit)
 
   registerWorker = (w: WorkerRecord) => workers.registerWorker(this.db, this.t, w)

@@ -1,5 +1,5 @@
-import { IN_BUCKET_STATUSES, PRIORITY_RANK, priorityFromRank, type AttemptRecord, type JobRecord } from '../../../model.js'
-import type { JobListFilter, JobMark, JobTransition, NewMasterJob } from '../../../stores/master.js'
+import { IN_BUCKET_STATUSES, PRIORITY_RANK, priorityFromRank, type AttemptRecord, type JobRecord, type JobStatus } from '../../../model.js'
+import type { JobCursor, JobListFilter, JobMark, JobTransition, NewMasterJob } from '../../../stores/master.js'
 import { isoOrNull, type PgDb, type Row } from '../db.js'
 import type { MasterTables } from './schema.js'
 
@@ -223,14 +223,49 @@ export async function listAttempts(db: PgDb, t: MasterTables, clusterId: string,
   }))
 }
 
+/** The WHERE clause shared by countJobs and listJobs; parameters start at $2 ($1 is the cluster). */
+function filterSql(filter: JobListFilter): { where: string; params: unknown[] } {
+  const clauses = ['cluster_id = $1']
+  const params: unknown[] = []
+  const add = (clause: (n: string) => string, value: unknown) => {
+    params.push(value)
+    clauses.push(clause(`$${params.length + 1}`))
+  }
+  if (filter.status !== undefined) add((n) => `status = ${n}`, filter.status)
+  if (filter.definition !== undefined) add((n) => `definition = ${n}`, filter.definition)
+  if (filter.lane !== undefined) {
+    if (filter.lane === null) clauses.push('lane IS NULL')
+    else add((n) => `lane = ${n}`, filter.lane)
+  }
+  if (filter.bucketId !== undefined) add((n) => `bucket_id = ${n}`, filter.bucketId)
+  if (filter.metadata && Object.keys(filter.metadata).length > 0) add((n) => `metadata @> ${n}::text::jsonb`, JSON.stringify(filter.metadata))
+  if (filter.createdFrom) add((n) => `created_at >= ${n}`, filter.createdFrom)
+  if (filter.createdTo) add((n) => `created_at < ${n}`, filter.createdTo)
+  return { where: clauses.join(' AND '), params }
+}
+
 export async function countJobs(db: PgDb, t: MasterTables, clusterId: string, filter: JobListFilter): Promise<number> {
-  const rows = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM ${t.jobs}
-      WHERE cluster_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR definition = $3)
-        AND ($4::boolean IS FALSE OR lane IS NOT DISTINCT FROM $5) AND ($6::text IS NULL OR bucket_id = $6)`,
-    [clusterId, filter.status ?? null, filter.definition ?? null, filter.lane !== undefined, filter.lane ?? null, filter.bucketId ?? null],
-  )
+  const { where, params } = filterSql(filter)
+  const rows = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.jobs} WHERE ${where}`, [clusterId, ...params])
   return rows[0]?.n ?? 0
+}
+
+export async function listJobs(db: PgDb, t: MasterTables, clusterId: string, filter: JobListFilter, limit: number, after?: JobCursor): Promise<JobRecord[]> {
+  const { where, params } = filterSql(filter)
+  const all = [clusterId, ...params]
+  let keyset = ''
+  if (after) {
+    all.push(after.createdAt, after.id)
+    keyset = ` AND (created_at, id) < ($${all.length - 1}, $${all.length}::uuid)`
+  }
+  all.push(limit)
+  const rows = await db.query(`SELECT * FROM ${t.jobs} WHERE ${where}${keyset} ORDER BY created_at DESC, id DESC LIMIT $${all.length}`, all)
+  return rows.map(toJobRecord)
+}
+
+export async function countJobsByStatus(db: PgDb, t: MasterTables, clusterId: string): Promise<Partial<Record<JobStatus, number>>> {
+  const rows = await db.query<{ status: JobStatus; n: number }>(`SELECT status, count(*)::int AS n FROM ${t.jobs} WHERE cluster_id = $1 GROUP BY status`, [clusterId])
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]))
 }
 
 export async function purgeFinishedJobs(db: PgDb, t: MasterTables, clusterId: string, before: Date, limit: number): Promise<number> {
