@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { SECOND, MINUTE, HOUR, DAY } from './durations.js'
-import { durationSchema } from './schemas.js'
+import { durationSchema, issuesFrom } from './schemas.js'
 import { ConfigError, type Issue } from './errors.js'
 import { CLUSTER_MODES, PRIORITIES, WORKER_MODES, type ClusterMode, type Priority, type WorkerMode } from './model.js'
 import { NAME_RULE, nameSchema, prefixSchema } from './names.js'
@@ -155,21 +155,13 @@ export interface JobMasterConfig {
   worker: WorkerConfig | null
 }
 
-function issuesOf(error: v.ValiError<v.GenericSchema> | v.BaseIssue<unknown>[], pathName: (path: string) => string): Issue[] {
-  const list = Array.isArray(error) ? error : error.issues
-  return list.map((issue) => {
-    const dotted = (issue.path ?? []).map((p) => String(p.key)).join('.')
-    return { path: pathName(dotted || '(root)'), message: issue.message }
-  })
-}
-
 /**
  * Validate a configuration written in code. Throws ConfigError naming every bad field.
  * `pathName` maps a field path to what the user wrote (the environment loader passes variable names).
  */
 export function resolveConfig(input: JobMasterConfigInput, pathName: (path: string) => string = (p) => p): JobMasterConfig {
   const result = v.safeParse(configSchema, input)
-  if (!result.success) throw new ConfigError(issuesOf(result.issues, pathName))
+  if (!result.success) throw new ConfigError(issuesFrom(result.issues, '', pathName))
   const c: ParsedConfig = result.output
   const problems: Issue[] = []
 

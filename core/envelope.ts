@@ -3,8 +3,10 @@ import { v7 as uuidv7 } from 'uuid'
 import { addMs, type Clock } from './clock.js'
 import type { JobDefinition, JobRegistry } from './definitions.js'
 import { DAY } from './durations.js'
-import { durationSchema } from './schemas.js'
+import { durationSchema, issuesFrom } from './schemas.js'
 import { PayloadTooLargeError, ValidationError, type Issue } from './errors.js'
+
+export { issuesFrom }
 import { PRIORITIES, type BucketJob, type JobEnvelope, type Priority } from './model.js'
 import { DEFINITION_PATTERN, DEFINITION_RULE, NAME_PATTERN, NAME_RULE, nameSchema } from './names.js'
 
@@ -47,13 +49,6 @@ export const enqueueRequestSchema = v.strictObject({
   ...enqueueOptionsSchema.entries,
 })
 export type EnqueueRequest = v.InferInput<typeof enqueueRequestSchema>
-
-export function issuesFrom(issues: readonly v.BaseIssue<unknown>[], prefix: string): Issue[] {
-  return issues.map((issue) => {
-    const path = (issue.path ?? []).map((p) => String(p.key))
-    return { path: [prefix, ...path].filter(Boolean).join('.') || '(body)', message: issue.message }
-  })
-}
 
 export interface BuildContext {
   clock: Clock

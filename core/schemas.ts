@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { formatDuration, parseDuration } from './durations.js'
+import type { Issue } from './errors.js'
 
 /**
  * A duration field: milliseconds, or text such as "30s" / "5m" / "1h", within [min, max].
@@ -22,3 +23,17 @@ export function durationSchema(label: string, min: number, max: number) {
     }),
   )
 }
+
+/**
+ * Issues in our shape. Valibot's default messages end with `but received <value>`; that part is
+ * cut so an error never echoes the request payload back (it may hold secrets).
+ */
+export function issuesFrom(issues: readonly v.BaseIssue<unknown>[], prefix: string, pathName: (path: string) => string = (p) => p): Issue[] {
+  return issues.map((issue) => {
+    const path = (issue.path ?? []).map((p) => String(p.key))
+    const suffix = ` but received ${issue.received}`
+    const message = issue.message.endsWith(suffix) ? issue.message.slice(0, -suffix.length) : issue.message
+    return { path: pathName([prefix, ...path].filter(Boolean).join('.') || '(body)'), message }
+  })
+}
+

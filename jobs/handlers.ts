@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { handle } from '../core/definitions.js'
 import { echo, fail, noop, sleep } from './definitions.js'
 
-export const sampleHandlers = [
+export const handlers = [
   handle(noop, () => undefined),
   handle(echo, (payload) => payload),
   handle(sleep, async ({ ms }, ctx) => {

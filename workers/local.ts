@@ -14,7 +14,7 @@ import { Producer } from '../core/producer.js'
 import { Worker } from '../core/worker/worker.js'
 import { createApiApp } from '../functions/api.js'
 import { createProducerApp } from '../functions/producer.js'
-import { sampleHandlers } from '../jobs/handlers.js'
+import { handlers } from '../jobs/handlers.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js'
 
 const logger = createLogger({ role: 'local-cluster' })
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     logger.info({ dataDir }, 'embedded PostgreSQL started')
   }
   const config = configFromEnv(process.env, { worker: true, defaultMasterUrl: embedded?.url })
-  const registry = new JobRegistry([], sampleHandlers)
+  const registry = new JobRegistry([], handlers)
   const ctx = await openCluster(config, { registry, logger })
   const worker = new Worker(ctx, config.worker!)
   await worker.start()

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import type { Clock } from '../clock.js'
+import { issuesFrom } from '../schemas.js'
 import type { JobContext, JobRegistry } from '../definitions.js'
 import type { Logger } from '../logger.js'
 import { BASE_RUN_CAPACITY, type AttemptOutcome, type BucketJob, type BucketRecord } from '../model.js'
@@ -192,7 +193,7 @@ export class BucketRunner {
     }
     const parsed = v.safeParse(definition.schema, job.payload)
     if (!parsed.success) {
-      const detail = parsed.issues.map((i) => `${(i.path ?? []).map((p) => String(p.key)).join('.') || 'payload'}: ${i.message}`).join('; ')
+      const detail = issuesFrom(parsed.issues, 'payload').map((i) => `${i.path}: ${i.message}`).join('; ')
       entry.finish('Failed', `payload no longer matches the schema of "${job.definition}": ${detail}`, null, true)
       return
     }

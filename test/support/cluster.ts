@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from '../../core/logger.js'
 import { Producer } from '../../core/producer.js'
 import { Worker, type WorkerTimings } from '../../core/worker/worker.js'
 import type { Clock } from '../../core/clock.js'
-import { sampleHandlers } from '../../jobs/handlers.js'
+import { handlers } from '../../jobs/handlers.js'
 import { PG_MASTER_URL } from './env.js'
 import { dropPrefix, testPrefix } from './pg.js'
 
@@ -46,7 +46,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     retryMaxDelay: 2000,
     ...options.config,
   })
-  const registry = new JobRegistry([], options.handlers ?? sampleHandlers)
+  const registry = new JobRegistry([], options.handlers ?? handlers)
   const logger = options.logger ?? silentLogger
   const ctx = await openCluster(config, { registry, clock: options.clock, logger })
   const producer = new Producer({
