@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from './clock.js'
-import type { AgentConfig, JobMasterConfig } from './config.js'
+import type { JobMasterConfig } from './config.js'
+import { recordConnectionSeen } from './connections.js'
 import type { JobRegistry } from './definitions.js'
-import { ConnectionFingerprintMismatchError } from './errors.js'
 import { createLogger, type Logger } from './logger.js'
 import type { ClusterSettings } from './model.js'
 import { BucketDirectory } from './routing.js'
@@ -104,7 +104,7 @@ export async function openCluster(config: JobMasterConfig, options: OpenClusterO
     const now = clock.now()
     const settings = await master.initCluster(settingsFromConfig(config), config.applyClusterSettings, now)
     warnOnSettingsDrift(settingsFromConfig(config), settings, logger)
-    for (const a of wanted) await checkFingerprint(master, agents.get(a.name)!, a, config.clusterId, now, logger)
+    for (const a of wanted) await recordConnectionSeen(master, agents.get(a.name)!, a, config.clusterId, now, logger, 'start-up')
     return new ClusterContext(config, master, agents, options.registry, settings, clock, logger)
   } catch (error) {
     await Promise.allSettled([master.close(), ...[...agents.values()].map((a) => a.close())])
@@ -120,28 +120,4 @@ function warnOnSettingsDrift(configured: ClusterSettings, stored: ClusterSetting
       'cluster settings stored in the master differ from this process configuration; the stored ones apply (set JM_APPLY_CLUSTER_SETTINGS=true to overwrite)',
     )
   }
-}
-
-/**
- * Connection protection at start-up: the first process to see a connection records the store's
- * fingerprint; later, a different fingerprint means the name now points at another store.
- */
-export async function checkFingerprint(master: MasterStore, agent: AgentStore, config: AgentConfig, clusterId: string, now: Date, logger: Logger): Promise<void> {
-  const found = await agent.fingerprint()
-  const recorded = await master.getAgentConnection(clusterId, config.name)
-  if (recorded && recorded.fingerprint !== found) {
-    const error = new ConnectionFingerprintMismatchError(config.name, recorded.fingerprint, found)
-    if (config.protectConnectionChanges) throw error
-    logger.warn({ connection: config.name }, `${error.message} Continuing because protectConnectionChanges is false.`)
-  }
-  await master.upsertAgentConnection({
-    clusterId,
-    name: config.name,
-    provider: agent.provider,
-    fingerprint: found,
-    protect: config.protectConnectionChanges,
-    firstSeenAt: recorded?.firstSeenAt ?? now,
-    lastSeenAt: now,
-    deletionDeferredAt: null,
-  })
 }

@@ -5,9 +5,14 @@ import { ingestMessages } from '../ingest.js'
  * Jobs accepted while no worker of a connection is alive must still reach the master: ingest
  * inbox messages older than `inboxOrphanAfter` (live workers take fresh ones within milliseconds).
  */
-export async function ingestOrphanedInboxes(ctx: ClusterContext, consumer: string, options: { batch?: number; maxBatches?: number } = {}): Promise<{ ingested: number }> {
+export async function ingestOrphanedInboxes(
+  ctx: ClusterContext,
+  consumer: string,
+  options: { batch?: number; maxBatches?: number; connections?: readonly string[] } = {},
+): Promise<{ ingested: number }> {
   let ingested = 0
   for (const agent of ctx.agents.values()) {
+    if (options.connections && !options.connections.includes(agent.name)) continue
     for (let round = 0; round < (options.maxBatches ?? 20); round++) {
       const now = ctx.clock.now()
       const messages = await agent.claimInbox(options.batch ?? 500, 60_000, consumer, now, new Date(now.getTime() - ctx.config.inboxOrphanAfterMs))

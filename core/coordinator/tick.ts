@@ -3,6 +3,7 @@ import { assignHeldJobs } from './assign-held-jobs.js'
 import { drainLostBuckets } from './drain-lost-buckets.js'
 import { enforceRetention } from './enforce-retention.js'
 import { ingestOrphanedInboxes } from './ingest-orphaned-inboxes.js'
+import { protectConnections, recordConnectionsSeen, type ProtectionAction } from './protect-connections.js'
 import { reapDeadWorkers } from './reap-dead-workers.js'
 import { repairStrandedJobs } from './repair-stranded-jobs.js'
 
@@ -17,16 +18,27 @@ export interface TickSummary {
   assigned: number
   unroutable: number
   purgedJobs: number
+  protection: Array<{ connection: string; action: ProtectionAction; buckets: number }>
   errors: Array<{ duty: string; message: string }>
 }
 
+export interface TickOptions {
+  /** Who is ticking: recorded as the drainer of the buckets this tick claims. */
+  id: string
+  /** Connections whose drain and orphan-inbox duties this tick performs (default: every reachable one). */
+  connections?: readonly string[]
+  /** Cluster-wide duties (reap, repair, hand-over, retention, protection); a fanned-out per-connection tick skips them. */
+  clusterDuties?: boolean
+}
+
 /**
- * One idempotent coordinator pass: reap dead workers, drain their buckets, repair stranded jobs,
- * ingest orphaned inboxes, hand due held jobs to buckets, enforce retention. Safe to run from
- * several places at once (every step is skip-locked or compare-and-set). A failing duty is logged
- * and reported in the summary; the others still run.
+ * One idempotent coordinator pass. Cluster-wide: reap dead workers, repair stranded jobs, hand due
+ * held jobs to buckets, enforce retention, apply connection protection. Per connection: drain lost
+ * buckets, ingest orphaned inbox messages, record the connection as seen. Safe to run from several
+ * places at once: every step is skip-locked or compare-and-set. A failing duty is logged and
+ * reported in the summary; the others still run.
  */
-export async function coordinatorTick(ctx: ClusterContext, options: { id: string; retention?: boolean }): Promise<TickSummary> {
+export async function coordinatorTick(ctx: ClusterContext, options: TickOptions): Promise<TickSummary> {
   const summary: TickSummary = {
     deadWorkers: [],
     lostBuckets: [],
@@ -38,6 +50,7 @@ export async function coordinatorTick(ctx: ClusterContext, options: { id: string
     assigned: 0,
     unroutable: 0,
     purgedJobs: 0,
+    protection: [],
     errors: [],
   }
   const duty = async (name: string, work: () => Promise<void>) => {
@@ -49,17 +62,23 @@ export async function coordinatorTick(ctx: ClusterContext, options: { id: string
       ctx.logger.error({ err: error, duty: name }, 'coordinator duty failed')
     }
   }
+  const connections = options.connections ?? [...ctx.agents.keys()]
+  const clusterDuties = options.clusterDuties ?? true
+
   await duty('settings', async () => void (await ctx.refreshSettings()))
   if (ctx.settings.mode === 'Archive') return summary
-  await duty('reap', async () => void Object.assign(summary, await reapDeadWorkers(ctx)))
+  await duty('seen', () => recordConnectionsSeen(ctx, connections))
+  if (clusterDuties) await duty('reap', async () => void Object.assign(summary, await reapDeadWorkers(ctx)))
   await duty('drain', async () => {
-    const r = await drainLostBuckets(ctx, options.id)
+    const r = await drainLostBuckets(ctx, options.id, connections)
     summary.drained = r.drained
     summary.relocated = r.moved + r.held
   })
+  await duty('orphaned-inbox', async () => void (summary.orphanedIngested = (await ingestOrphanedInboxes(ctx, options.id, { connections })).ingested))
+  if (!clusterDuties) return summary
   await duty('repair', async () => void Object.assign(summary, await repairStrandedJobs(ctx)))
-  await duty('orphaned-inbox', async () => void (summary.orphanedIngested = (await ingestOrphanedInboxes(ctx, options.id)).ingested))
   await duty('assign', async () => void Object.assign(summary, await assignHeldJobs(ctx)))
-  if (options.retention !== false) await duty('retention', async () => void (summary.purgedJobs = (await enforceRetention(ctx)).purgedJobs))
+  await duty('retention', async () => void (summary.purgedJobs = (await enforceRetention(ctx)).purgedJobs))
+  await duty('protection', async () => void (summary.protection = await protectConnections(ctx)))
   return summary
 }

@@ -5,6 +5,7 @@ import type { WorkerConfig } from '../config.js'
 import { assignHeldJobs } from '../coordinator/assign-held-jobs.js'
 import { drainLostBuckets } from '../coordinator/drain-lost-buckets.js'
 import { enforceRetention } from '../coordinator/enforce-retention.js'
+import { protectConnections, recordConnectionsSeen } from '../coordinator/protect-connections.js'
 import { ingestOrphanedInboxes } from '../coordinator/ingest-orphaned-inboxes.js'
 import { reapDeadWorkers } from '../coordinator/reap-dead-workers.js'
 import { relocateBucketJobs } from '../coordinator/relocate-bucket-jobs.js'
@@ -27,6 +28,8 @@ export interface WorkerTimings {
   orphanedInboxMs: number
   retentionMs: number
   settingsRefreshMs: number
+  /** How often the worker records its connection as seen, and coordinating workers apply connection protection. */
+  connectionsMs: number
   /** Longest idle wait of fetch and ingest loops. */
   maxIdleMs: number
   reporterFlushMs: number
@@ -40,6 +43,7 @@ export const DEFAULT_TIMINGS: WorkerTimings = {
   orphanedInboxMs: 10_000,
   retentionMs: 10 * 60_000,
   settingsRefreshMs: 10_000,
+  connectionsMs: 60_000,
   maxIdleMs: 1000,
   reporterFlushMs: 10,
 }
@@ -130,7 +134,9 @@ export class Worker {
     }
     this.every(this.ctx.config.heartbeatIntervalMs, 'heartbeat', () => this.heartbeat())
     this.every(this.timings.settingsRefreshMs, 'settings', async () => void (await this.ctx.refreshSettings()))
+    this.every(this.timings.connectionsMs, 'connections-seen', () => recordConnectionsSeen(this.ctx, this.drainableConnections()))
     if (this.duties.coordinate) {
+      this.every(this.timings.connectionsMs, 'connection-protection', () => protectConnections(this.ctx))
       this.every(this.timings.assignHeldMs, 'assign', () => assignHeldJobs(this.ctx))
       this.every(this.timings.repairMs, 'repair', () => repairStrandedJobs(this.ctx))
       this.every(this.timings.orphanedInboxMs, 'orphaned-inbox', () => ingestOrphanedInboxes(this.ctx, this.id))
@@ -143,7 +149,7 @@ export class Worker {
     this.logger.info({ id: this.id, buckets: this.buckets.length }, 'worker started')
   }
 
-  /** Full and Drain workers drain buckets of their own connection; a Coordinator of every reachable one. */
+  /** Full and Drain workers look after their own connection; a Coordinator after every reachable one. */
   private drainableConnections(): string[] {
     return this.config.mode === 'Coordinator' ? [...this.ctx.agents.keys()] : [this.agent.name]
   }
