@@ -11,6 +11,7 @@ export async function ingestOrphanedInboxes(
   options: { batch?: number; maxBatches?: number; connections?: readonly string[] } = {},
 ): Promise<{ ingested: number }> {
   let ingested = 0
+  if (ctx.settings.mode === 'Archive') return { ingested } // read-only: accepted work waits in the inbox
   for (const agent of ctx.agents.values()) {
     if (options.connections && !options.connections.includes(agent.name)) continue
     for (let round = 0; round < (options.maxBatches ?? 20); round++) {

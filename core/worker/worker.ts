@@ -132,9 +132,10 @@ export class Worker {
       this.unsubscribe = await this.agent.subscribe((signal) => this.onSignal(signal))
       this.ingestLoop = this.runIngest()
     }
-    this.every(this.ctx.config.heartbeatIntervalMs, 'heartbeat', () => this.heartbeat())
-    this.every(this.timings.settingsRefreshMs, 'settings', async () => void (await this.ctx.refreshSettings()))
-    this.every(this.timings.connectionsMs, 'connections-seen', () => recordConnectionsSeen(this.ctx, this.drainableConnections()))
+    // These three keep running in Archive mode: liveness and settings, not job data.
+    this.every(this.ctx.config.heartbeatIntervalMs, 'heartbeat', () => this.heartbeat(), true)
+    this.every(this.timings.settingsRefreshMs, 'settings', async () => void (await this.ctx.refreshSettings()), true)
+    this.every(this.timings.connectionsMs, 'connections-seen', () => recordConnectionsSeen(this.ctx, this.drainableConnections()), true)
     if (this.duties.coordinate) {
       this.every(this.timings.connectionsMs, 'connection-protection', () => protectConnections(this.ctx))
       this.every(this.timings.assignHeldMs, 'assign', () => assignHeldJobs(this.ctx))
@@ -270,10 +271,12 @@ export class Worker {
     if (this.duties.execute) await this.createBuckets()
   }
 
-  private every(ms: number, duty: string, work: () => Promise<unknown>): void {
+  /** Run a duty periodically, never overlapping itself; an Archive (read-only) cluster skips job-data duties. */
+  private every(ms: number, duty: string, work: () => Promise<unknown>, runsInArchive = false): void {
     let busy = false
     const timer = setInterval(() => {
       if (busy || this.stateValue !== 'running') return
+      if (!runsInArchive && this.ctx.settings.mode === 'Archive') return
       busy = true
       work()
         .catch((error) => this.logger.error({ err: error, duty }, 'periodic duty failed'))
