@@ -3,6 +3,7 @@ import { parseBucketJob, parseEnvelope, serializeBucketJob, serializeEnvelope } 
 import type { BucketJob, JobEnvelope } from '../../../model.js'
 import type { AgentSignal, AgentStore, EnqueueResult, InboxMessage } from '../../../stores/agent.js'
 import { PgDb } from '../db.js'
+import { NotifyHints } from './notify-hints.js'
 import { migrate, schemaText } from '../migrate.js'
 import { agentMigrations, agentTables, type AgentTables } from './schema.js'
 
@@ -17,10 +18,12 @@ export class PostgresAgentStore implements AgentStore {
   readonly pushesSignals = true
   readonly db: PgDb
   private readonly t: AgentTables
+  private readonly hints: NotifyHints
 
   constructor(readonly name: string, url: string, private readonly prefix = 'jm_', options: { max?: number } = {}) {
     this.db = new PgDb(url, `agent connection "${name}"`, options)
     this.t = agentTables(prefix)
+    this.hints = new NotifyHints(this.db, this.t.channel)
   }
 
   async provision(): Promise<void> {
@@ -40,7 +43,10 @@ export class PostgresAgentStore implements AgentStore {
     await this.db.query('SELECT 1')
   }
 
-  close = () => this.db.close()
+  close = async () => {
+    await this.hints.settled()
+    await this.db.close()
+  }
 
   async enqueue(envelopes: JobEnvelope[], idempotencyWindowMs: number, now: Date): Promise<EnqueueResult> {
     if (envelopes.length === 0) return { ids: [], duplicates: 0 }
@@ -48,13 +54,10 @@ export class PostgresAgentStore implements AgentStore {
     const messages = envelopes.map(serializeEnvelope)
     if (envelopes.every((e) => e.idempotencyKey === null)) {
       await this.db.query(
-        `WITH ins AS (
-           INSERT INTO ${this.t.inbox} (job_id, message, enqueued_at)
-           SELECT u.job_id, u.message, $3 FROM unnest($1::uuid[], $2::text[]) AS u(job_id, message)
-           RETURNING 1)
-         SELECT pg_notify($4, 'i') FROM (SELECT 1 FROM ins LIMIT 1) AS any_row`,
-        [ids, messages, now, this.t.channel],
+        `INSERT INTO ${this.t.inbox} (job_id, message, enqueued_at) SELECT u.job_id, u.message, $3 FROM unnest($1::uuid[], $2::text[]) AS u(job_id, message)`,
+        [ids, messages, now],
       )
+      this.hints.send('i')
       return { ids, duplicates: 0 }
     }
     // With idempotency keys: claim each key (or take over an expired one); only jobs whose key was
@@ -73,23 +76,22 @@ export class PostgresAgentStore implements AgentStore {
            SELECT i.job_id, i.message, $5 FROM input i
             WHERE i.key IS NULL OR EXISTS (SELECT 1 FROM claimed c WHERE c.job_id = i.job_id)
            RETURNING job_id
-         ), note AS (
-           SELECT pg_notify($6, 'i') FROM (SELECT 1 FROM ins LIMIT 1) AS any_row
          )
          SELECT CASE WHEN i.key IS NULL OR c.job_id IS NOT NULL THEN i.job_id ELSE e.job_id END AS job_id,
                 (i.key IS NULL OR c.job_id IS NOT NULL) AS fresh,
-                (SELECT count(*) FROM note) AS notified
+                (SELECT count(*) FROM ins) AS written
            FROM input i
            LEFT JOIN claimed c ON c.key = i.key
            LEFT JOIN ${this.t.idempotency} e ON e.key = i.key
           ORDER BY i.ord`,
-        [ids, messages, envelopes.map((e) => e.idempotencyKey), new Date(now.getTime() + idempotencyWindowMs), now, this.t.channel],
+        [ids, messages, envelopes.map((e) => e.idempotencyKey), new Date(now.getTime() + idempotencyWindowMs), now],
       )
     let rows = await run()
     // A concurrent request with the same new key commits between our snapshot and our insert: its
     // row is invisible to this statement. Running again sees it.
     if (rows.some((r) => r.job_id === null)) rows = await run()
     if (rows.some((r) => r.job_id === null)) throw new Error(`agent connection "${this.name}": idempotency key race did not settle`)
+    if (rows.some((r) => r.fresh)) this.hints.send('i')
     return { ids: rows.map((r) => r.job_id!), duplicates: rows.filter((r) => !r.fresh).length }
   }
 
@@ -126,7 +128,7 @@ export class PostgresAgentStore implements AgentStore {
 
   async pushToBuckets(jobs: BucketJob[]): Promise<void> {
     if (jobs.length === 0) return
-    await this.db.query(
+    const touched = await this.db.query<{ bucket_id: string }>(
       `WITH ins AS (
          INSERT INTO ${this.t.bucketJobs} AS b (job_id, bucket_id, due_at, message)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[])
@@ -134,9 +136,10 @@ export class PostgresAgentStore implements AgentStore {
             message = EXCLUDED.message, fetched_at = NULL
           WHERE b.bucket_id <> EXCLUDED.bucket_id
          RETURNING bucket_id)
-       SELECT pg_notify($5, 'b:' || bucket_id) FROM (SELECT DISTINCT bucket_id FROM ins) AS touched`,
-      [jobs.map((j) => j.id), jobs.map((j) => j.bucketId), jobs.map((j) => j.scheduledAt.toISOString()), jobs.map(serializeBucketJob), this.t.channel],
+       SELECT DISTINCT bucket_id FROM ins`,
+      [jobs.map((j) => j.id), jobs.map((j) => j.bucketId), jobs.map((j) => j.scheduledAt.toISOString()), jobs.map(serializeBucketJob)],
     )
+    for (const { bucket_id } of touched) this.hints.send(`b:${bucket_id}`)
   }
 
   async fetchDue(bucketId: string, dueBefore: Date, limit: number, now: Date): Promise<BucketJob[]> {
@@ -212,11 +215,8 @@ export class PostgresAgentStore implements AgentStore {
   }
 
   async signalCancel(bucketId: string, jobId: string): Promise<void> {
-    await this.db.query(
-      `WITH gone AS (DELETE FROM ${this.t.bucketJobs} WHERE job_id = $1 AND bucket_id = $2 RETURNING 1)
-       SELECT pg_notify($3, $4), (SELECT count(*) FROM gone)`,
-      [jobId, bucketId, this.t.channel, `c:${bucketId}|${jobId}`],
-    )
+    await this.db.query(`DELETE FROM ${this.t.bucketJobs} WHERE job_id = $1 AND bucket_id = $2`, [jobId, bucketId])
+    await this.hints.flush(`c:${bucketId}|${jobId}`)
   }
 
   async purgeExpired(now: Date): Promise<number> {

@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto'
+import { spawn } from 'node:child_process'
+import { setTimeout as delay } from 'node:timers/promises'
+import postgres from 'postgres'
+import { openCluster, type ClusterContext } from '../core/cluster.js'
+import { resolveConfig } from '../core/config.js'
+import { JobRegistry } from '../core/definitions.js'
+import { silentLogger } from '../core/logger.js'
+import { Producer } from '../core/producer.js'
+import { noop } from '../jobs/definitions.js'
+import { handlers } from '../jobs/handlers.js'
+import { closedLoop, percentile, rssMb, type Figure } from './lib.js'
+
+export interface EngineBenchOptions {
+  transport: string
+  masterUrl: string
+  agentUrl: string
+  /** Jobs pre-enqueued for the drain. */
+  drainJobs: number
+  durationMs: number
+  latencyRate: number
+  latencySeconds: number
+  log: (line: string) => void
+}
+
+/** Connections of the master database's own statistics (pg_stat_database), to count statements at the master. */
+async function masterTransactions(masterUrl: string): Promise<number> {
+  const sql = postgres(masterUrl, { max: 1, onnotice: () => {} })
+  try {
+    const [row] = await sql<{ n: string }[]>`SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()`
+    return Number(row!.n)
+  } finally {
+    await sql.end()
+  }
+}
+
+/**
+ * The engine figures for one agent transport: enqueue (16 concurrent single-job callers, batches
+ * of 1,000), drain of pre-enqueued noop jobs by one worker process, enqueue-to-start latency at a
+ * steady rate, master statements per job during the drain, and the worker's memory.
+ */
+export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
+  const prefix = `jmb${randomBytes(3).toString('hex')}_`
+  const config = resolveConfig({ masterUrl: o.masterUrl, tablePrefix: prefix, clusterId: 'bench', agents: [{ name: 'bench-agent', url: o.agentUrl }] })
+  const registry = new JobRegistry([], handlers)
+  const ctx: ClusterContext = await openCluster(config, { registry, logger: silentLogger, poolSize: 20 })
+  const agent = ctx.agent('bench-agent')
+  const producer = new Producer({ registry, agents: [{ store: agent, config: config.agents[0]! }], maxMessageBytes: config.maxMessageBytes, idempotencyWindowMs: config.idempotencyWindowMs })
+  const figures: Figure[] = []
+  const drainInbox = async () => {
+    for (;;) {
+      const got = await agent.claimInbox(5000, 60_000, 'bench-clean', new Date())
+      if (got.length === 0) return
+      await agent.ackInbox(got.map((m) => m.receipt))
+    }
+  }
+  try {
+    o.log(`[${o.transport}] enqueue_single: 16 concurrent callers for ${o.durationMs} ms`)
+    const singles = await closedLoop(16, o.durationMs, () => producer.enqueue(noop, null))
+    figures.push({ name: 'enqueue_single_per_s', transport: o.transport, value: (singles * 1000) / o.durationMs, unit: 'jobs/s', notes: '16 concurrent library callers, one job per call' })
+    await drainInbox()
+
+    o.log(`[${o.transport}] enqueue_batch: batches of 1,000 from 4 callers for ${o.durationMs} ms`)
+    const batch = Array.from({ length: 1000 }, () => ({ definition: 'noop', payload: null }))
+    const batches = await closedLoop(4, o.durationMs, () => producer.enqueueBatch(batch))
+    figures.push({ name: 'enqueue_batch_per_s', transport: o.transport, value: (batches * 1000 * 1000) / o.durationMs, unit: 'jobs/s', notes: 'batches of 1,000, 4 concurrent callers' })
+    await drainInbox()
+
+    o.log(`[${o.transport}] drain: ${o.drainJobs} noop jobs pre-enqueued, then one worker process`)
+    for (let i = 0; i < o.drainJobs; i += 1000) await producer.enqueueBatch(batch.slice(0, Math.min(1000, o.drainJobs - i)))
+    const worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        JM_MASTER_URL: o.masterUrl,
+        JM_AGENTS: `bench-agent=${o.agentUrl}`,
+        JM_TABLE_PREFIX: prefix,
+        JM_CLUSTER_ID: 'bench',
+        JM_LOG_LEVEL: 'warn',
+        JM_HEALTH_PORT: '0',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    const exited = new Promise((done) => worker.once('exit', done))
+    try {
+      // The clock starts when the worker has registered (process start-up is not the engine's speed).
+      while ((await ctx.master.listWorkers('bench')).length === 0) await delay(20)
+      const xactBefore = await masterTransactions(o.masterUrl)
+      const started = Date.now()
+      let polls = 0
+      let peakRss = 0
+      for (;;) {
+        polls++
+        const done = await ctx.master.countJobs('bench', { status: 'Succeeded' })
+        peakRss = Math.max(peakRss, rssMb(worker.pid!).rss)
+        if (done >= o.drainJobs) break
+        if (Date.now() - started > 300_000) throw new Error(`drain did not finish in 5 minutes (${done}/${o.drainJobs})`)
+        await delay(100)
+      }
+      const seconds = (Date.now() - started) / 1000
+      await delay(1500) // pg_stat_database is flushed about once a second
+      const xactAfter = await masterTransactions(o.masterUrl)
+      // Subtract our own polling (one statement each) and the two stat reads.
+      const workerStatements = xactAfter - xactBefore - polls - 1
+      figures.push({ name: 'drain_per_s', transport: o.transport, value: o.drainJobs / seconds, unit: 'jobs/s', notes: `${o.drainJobs} pre-enqueued noop jobs, one worker process (defaults: 1 bucket per priority, batch 250), from worker registration to all Succeeded` })
+      figures.push({ name: 'master_statements_per_job', transport: o.transport, value: workerStatements / o.drainJobs, unit: 'statements/job', notes: `${workerStatements} master transactions during the drain (pg_stat_database), every statement autocommits` })
+      figures.push({ name: 'worker_rss_mb', transport: o.transport, value: peakRss, unit: 'MB', notes: 'peak resident memory of the worker process during the drain' })
+
+      o.log(`[${o.transport}] latency: ${o.latencyRate} jobs/s for ${o.latencySeconds} s`)
+      const ids: string[] = []
+      const total = o.latencyRate * o.latencySeconds
+      const t0 = Date.now()
+      for (let i = 0; i < total; i++) {
+        const due = t0 + (i * 1000) / o.latencyRate
+        const wait = due - Date.now()
+        if (wait > 0) await delay(wait)
+        producer.enqueue(noop, null).then((j) => ids.push(j.id), () => {})
+      }
+      while ((await ctx.master.countJobs('bench', { status: 'Succeeded' })) < o.drainJobs + total) await delay(100)
+      const sql = postgres(o.masterUrl, { max: 1, onnotice: () => {} })
+      const rows = await sql.unsafe<{ ms: number }[]>(
+        `SELECT extract(epoch FROM (a.started_at - j.created_at)) * 1000 AS ms FROM ${prefix}jobs j JOIN ${prefix}job_attempts a ON a.job_id = j.id WHERE j.id = ANY($1::uuid[])`,
+        [ids],
+      )
+      await sql.end()
+      const latencies = rows.map((r) => Number(r.ms)).sort((a, b) => a - b)
+      const note = `enqueue call to handler start, ${o.latencyRate} jobs/s for ${o.latencySeconds} s (${latencies.length} jobs)`
+      figures.push({ name: 'latency_p50_ms', transport: o.transport, value: percentile(latencies, 50), unit: 'ms', notes: note })
+      figures.push({ name: 'latency_p99_ms', transport: o.transport, value: percentile(latencies, 99), unit: 'ms', notes: note })
+    } finally {
+      worker.kill('SIGTERM')
+      await exited
+    }
+  } finally {
+    await ctx.close()
+    await dropBenchTables(o, prefix)
+  }
+  return figures
+}
+
+async function dropBenchTables(o: EngineBenchOptions, prefix: string): Promise<void> {
+  for (const url of new Set([o.masterUrl, o.agentUrl].filter((u) => u.startsWith('postgres')))) {
+    const sql = postgres(url, { max: 1, onnotice: () => {} })
+    const tables = await sql<{ t: string }[]>`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE ${`${prefix}%`}`
+    if (tables.length) await sql.unsafe(`DROP TABLE ${tables.map((t) => `"${t.t}"`).join(', ')}`)
+    await sql.end()
+  }
+}

@@ -1,0 +1,71 @@
+import { cpus, totalmem } from 'node:os'
+import { readFileSync } from 'node:fs'
+
+export interface Figure {
+  name: string
+  transport: string
+  value: number
+  unit: string
+  /** The transport's own floor this figure is compared with, if any. */
+  floor?: { name: string; value: number }
+  target?: { op: '>=' | '<='; value: number; relative?: boolean }
+  notes?: string
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const at = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[at]!
+}
+
+/** Whether a figure meets its target (a relative target is a fraction of the floor). */
+export function meets(f: Figure): boolean | null {
+  if (!f.target) return null
+  const goal = f.target.relative ? f.target.value * (f.floor?.value ?? Number.NaN) : f.target.value
+  return f.target.op === '>=' ? f.value >= goal : f.value <= goal
+}
+
+export function tsvHeader(): string {
+  return ['figure', 'transport', 'value', 'unit', 'floor', 'ratio_to_floor', 'target', 'met', 'notes'].join('\t')
+}
+
+export function tsvLine(f: Figure): string {
+  const ratio = f.floor ? (f.value / f.floor.value).toFixed(2) : ''
+  const target = f.target ? `${f.target.op} ${f.target.value}${f.target.relative ? '× floor' : ''}` : ''
+  const met = meets(f)
+  return [f.name, f.transport, round(f.value), f.unit, f.floor ? `${f.floor.name}=${round(f.floor.value)}` : '', ratio, target, met === null ? '' : met ? 'yes' : 'NO', f.notes ?? ''].join('\t')
+}
+
+function round(x: number): string {
+  return Number.isInteger(x) ? String(x) : x >= 100 ? x.toFixed(0) : x.toFixed(2)
+}
+
+export function machine() {
+  const cpu = cpus()
+  let kernel = ''
+  try {
+    kernel = readFileSync('/proc/version', 'utf8').split(' ').slice(0, 3).join(' ')
+  } catch {}
+  return { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kernel }
+}
+
+/** Run `work` from `concurrency` loops for `durationMs`; returns completed operations. */
+export async function closedLoop(concurrency: number, durationMs: number, work: () => Promise<unknown>): Promise<number> {
+  const deadline = Date.now() + durationMs
+  let done = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < deadline) {
+        await work()
+        done++
+      }
+    }),
+  )
+  return done
+}
+
+export function rssMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (key: string) => Number(/^(\w+):\s+(\d+) kB/m.exec(status.split('\n').find((l) => l.startsWith(key)) ?? '')?.[2] ?? Number.NaN)
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 }
+}
