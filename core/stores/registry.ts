@@ -28,8 +28,19 @@ const providers: Record<string, () => Promise<Provider>> = {
       agent: (name, url, o) => new PostgresAgentStore(name, url, o.tablePrefix, { max: o.poolSize }),
     }
   },
+  mssql: async () => {
+    const [{ MssqlMasterStore }, { MssqlAgentStore }] = await Promise.all([
+      import('../providers/mssql/master/index.js'),
+      import('../providers/mssql/agent/index.js'),
+    ])
+    return {
+      master: (url, o) => new MssqlMasterStore(url, o.tablePrefix, { poolSize: o.poolSize }),
+      agent: (name, url, o) => new MssqlAgentStore(name, url, o.tablePrefix, { poolSize: o.poolSize }),
+    }
+  },
 }
 providers.postgresql = providers.postgres!
+providers.sqlserver = providers.mssql!
 
 /** Register a provider for a scheme (used by provider modules and tests). */
 export function registerProvider(scheme: string, load: () => Promise<Provider>): void {

@@ -1,0 +1,139 @@
+import { SQL_TYPES as T } from '../db.js'
+import { createIndex, createTable } from '../migrate.js'
+
+/**
+ * Master tables for SQL Server. Every time column is datetimeoffset(3): an instant with its
+ * offset (the engine always writes +00:00), so nothing depends on the server's time zone.
+ */
+export function masterTables(prefix: string) {
+  return {
+    clusters: `${prefix}clusters`,
+    jobs: `${prefix}jobs`,
+    attempts: `${prefix}job_attempts`,
+    workers: `${prefix}workers`,
+    buckets: `${prefix}buckets`,
+    connections: `${prefix}agent_connections`,
+  }
+}
+export type MasterTables = ReturnType<typeof masterTables>
+
+/** Columns of a job row, in the order every statement selects (and OUTPUTs) them. */
+export const JOB_COLUMNS = [
+  'id', 'cluster_id', 'definition', 'status', 'priority', 'lane', 'payload', 'metadata', 'scheduled_at',
+  'original_scheduled_at', 'created_at', 'updated_at', 'attempts', 'max_retries', 'timeout_ms', 'agent_connection',
+  'bucket_id', 'worker_id', 'started_at', 'finished_at', 'idempotency_key', 'last_error',
+] as const
+
+/** `prefix.col, …` for a select list, or `inserted.col, …` / `deleted.col, …` for OUTPUT. */
+export function columnList(columns: readonly string[], qualifier?: string): string {
+  return columns.map((c) => (qualifier ? `${qualifier}.${c}` : c)).join(', ')
+}
+
+/** Ordered migrations; each runs once, recorded in `schema_versions` under component "master". */
+export function masterMigrations(prefix: string): string[] {
+  const t = masterTables(prefix)
+  return [
+    [
+      createTable(
+        t.clusters,
+        `    cluster_id ${T.clusterId} NOT NULL CONSTRAINT ${t.clusters}_pk PRIMARY KEY,
+    mode ${T.status} NOT NULL,
+    transient_threshold_ms bigint NOT NULL,
+    default_job_timeout_ms bigint NOT NULL,
+    default_max_retries int NOT NULL,
+    max_message_bytes int NOT NULL,
+    time_zone nvarchar(64) NOT NULL,
+    data_retention_ms bigint NULL,
+    created_at ${T.time} NOT NULL,
+    updated_at ${T.time} NOT NULL`,
+      ),
+      createTable(
+        t.jobs,
+        `    id ${T.jobId} NOT NULL CONSTRAINT ${t.jobs}_pk PRIMARY KEY,
+    cluster_id ${T.clusterId} NOT NULL,
+    definition ${T.definition} NOT NULL,
+    status ${T.status} NOT NULL,
+    priority smallint NOT NULL,
+    lane ${T.name} NULL,
+    payload ${T.text} NULL,
+    metadata ${T.text} NOT NULL CONSTRAINT ${t.jobs}_metadata_default DEFAULT N'{}',
+    scheduled_at ${T.time} NOT NULL,
+    original_scheduled_at ${T.time} NOT NULL,
+    created_at ${T.time} NOT NULL,
+    updated_at ${T.time} NOT NULL,
+    attempts int NOT NULL CONSTRAINT ${t.jobs}_attempts_default DEFAULT 0,
+    max_retries int NOT NULL,
+    timeout_ms bigint NOT NULL,
+    agent_connection ${T.name} NULL,
+    bucket_id ${T.bucketId} NULL,
+    worker_id ${T.workerId} NULL,
+    started_at ${T.time} NULL,
+    finished_at ${T.time} NULL,
+    idempotency_key ${T.idempotencyKey} NULL,
+    last_error ${T.text} NULL,
+    claimed_until ${T.time} NULL`,
+      ),
+      // Serves the held-job claim (status is compared with a literal) and per-status counts.
+      createIndex(`${t.jobs}_held`, t.jobs, 'cluster_id, status, scheduled_at'),
+      createIndex(`${t.jobs}_bucket`, t.jobs, 'bucket_id, status'),
+      // Keyset listing, newest first (the clustered id completes the key).
+      createIndex(`${t.jobs}_created`, t.jobs, 'cluster_id, created_at'),
+      createIndex(`${t.jobs}_finished`, t.jobs, 'cluster_id, finished_at'),
+      createTable(
+        t.attempts,
+        `    id bigint IDENTITY(1,1) NOT NULL CONSTRAINT ${t.attempts}_pk PRIMARY KEY,
+    job_id ${T.jobId} NOT NULL,
+    cluster_id ${T.clusterId} NOT NULL,
+    attempt int NOT NULL,
+    worker_id ${T.workerId} NULL,
+    bucket_id ${T.bucketId} NULL,
+    started_at ${T.time} NOT NULL,
+    ended_at ${T.time} NOT NULL,
+    outcome ${T.status} NOT NULL,
+    error ${T.text} NULL,
+    result ${T.text} NULL`,
+      ),
+      createIndex(`${t.attempts}_job`, t.attempts, 'job_id, attempt'),
+      createTable(
+        t.workers,
+        `    id ${T.workerId} NOT NULL CONSTRAINT ${t.workers}_pk PRIMARY KEY,
+    cluster_id ${T.clusterId} NOT NULL,
+    name ${T.name} NOT NULL,
+    agent_connection ${T.name} NULL,
+    lane ${T.name} NULL,
+    mode ${T.status} NOT NULL,
+    heartbeat_at ${T.time} NOT NULL,
+    started_at ${T.time} NOT NULL,
+    stop_requested_at ${T.time} NULL,
+    host nvarchar(255) NOT NULL,
+    pid int NOT NULL`,
+      ),
+      createIndex(`${t.workers}_cluster`, t.workers, 'cluster_id, heartbeat_at'),
+      createTable(
+        t.buckets,
+        `    id ${T.bucketId} NOT NULL CONSTRAINT ${t.buckets}_pk PRIMARY KEY,
+    cluster_id ${T.clusterId} NOT NULL,
+    agent_connection ${T.name} NOT NULL,
+    priority smallint NOT NULL,
+    lane ${T.name} NULL,
+    status ${T.status} NOT NULL,
+    owner_id ${T.workerId} NULL,
+    created_at ${T.time} NOT NULL,
+    status_changed_at ${T.time} NOT NULL`,
+      ),
+      createIndex(`${t.buckets}_cluster`, t.buckets, 'cluster_id, status'),
+      createTable(
+        t.connections,
+        `    cluster_id ${T.clusterId} NOT NULL,
+    name ${T.name} NOT NULL,
+    provider ${T.status} NOT NULL,
+    fingerprint nvarchar(200) NOT NULL,
+    protect bit NOT NULL,
+    first_seen_at ${T.time} NOT NULL,
+    last_seen_at ${T.time} NOT NULL,
+    deletion_deferred_at ${T.time} NULL,
+    CONSTRAINT ${t.connections}_pk PRIMARY KEY (cluster_id, name)`,
+      ),
+    ].join('\n'),
+  ]
+}
