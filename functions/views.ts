@@ -1,4 +1,4 @@
-import type { AttemptRecord, JobRecord } from '../core/model.js'
+import type { AgentConnectionRecord, AttemptRecord, BucketRecord, ClusterSettings, JobRecord, WorkerRecord } from '../core/model.js'
 
 /** The public shape of a job: stable names, the attempt history beside the attempt count. */
 export function jobView(job: JobRecord, attempts?: AttemptRecord[]) {
@@ -38,5 +38,70 @@ export function attemptView(a: AttemptRecord) {
     bucketId: a.bucketId,
     error: a.error,
     result: a.result,
+  }
+}
+
+/** A job in a list: everything but the payload (which may be up to maxMessageBytes). */
+export function jobSummaryView(job: JobRecord) {
+  const { payload: _payload, ...rest } = jobView(job)
+  return rest
+}
+
+export function workerView(w: WorkerRecord, now: Date, deadAfterMs: number) {
+  const heartbeatAgeMs = Math.max(0, now.getTime() - w.heartbeatAt.getTime())
+  return {
+    id: w.id,
+    name: w.name,
+    mode: w.mode,
+    agentConnection: w.agentConnection,
+    lane: w.lane,
+    host: w.host,
+    pid: w.pid,
+    startedAt: w.startedAt,
+    heartbeatAt: w.heartbeatAt,
+    heartbeatAgeMs,
+    alive: heartbeatAgeMs <= deadAfterMs,
+    stopRequestedAt: w.stopRequestedAt,
+  }
+}
+
+/** `depth`: jobs the agent holds for the bucket; null when this process cannot reach its connection. */
+export function bucketView(b: BucketRecord, depth: number | null) {
+  return {
+    id: b.id,
+    agentConnection: b.agentConnection,
+    priority: b.priority,
+    lane: b.lane,
+    status: b.status,
+    ownerId: b.ownerId,
+    createdAt: b.createdAt,
+    statusChangedAt: b.statusChangedAt,
+    depth,
+  }
+}
+
+export function connectionView(c: AgentConnectionRecord, live: { open: boolean; inboxDepth: number | null; buckets: number; queueDepth: number | null }) {
+  return {
+    name: c.name,
+    provider: c.provider,
+    fingerprint: c.fingerprint,
+    protect: c.protect,
+    firstSeenAt: c.firstSeenAt,
+    lastSeenAt: c.lastSeenAt,
+    deletionDeferredAt: c.deletionDeferredAt,
+    ...live,
+  }
+}
+
+export function clusterView(s: ClusterSettings) {
+  return {
+    clusterId: s.clusterId,
+    mode: s.mode,
+    transientThresholdMs: s.transientThresholdMs,
+    defaultJobTimeoutMs: s.defaultJobTimeoutMs,
+    defaultMaxRetries: s.defaultMaxRetries,
+    maxMessageBytes: s.maxMessageBytes,
+    timeZone: s.timeZone,
+    dataRetentionMs: s.dataRetentionMs,
   }
 }

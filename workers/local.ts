@@ -13,6 +13,7 @@ import { createLogger } from '../core/logger.js'
 import { Producer } from '../core/producer.js'
 import { Worker } from '../core/worker/worker.js'
 import { createApiApp } from '../functions/api.js'
+import { apiKeyEntry, authConfigured, authSettingsFromEnv, newApiKey } from '../functions/auth.js'
 import { createProducerApp } from '../functions/producer.js'
 import { handlers } from '../jobs/handlers.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js'
@@ -22,6 +23,11 @@ const logger = createLogger({ role: 'local-cluster' })
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000)
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigError([{ path: 'PORT', message: 'must be a TCP port number' }])
+
+  const auth = await authSettingsFromEnv(process.env)
+  // No management credentials configured: make an API key for this run and print it.
+  const localApiKey = authConfigured(auth) ? null : newApiKey()
+  if (localApiKey) auth.apiKeys.push(apiKeyEntry('local', localApiKey))
 
   let embedded: EmbeddedDatabase | null = null
   if (!process.env.JM_MASTER_URL) {
@@ -44,7 +50,7 @@ async function main(): Promise<void> {
   })
   const app = new Hono()
   app.route('/', createProducerApp({ producer, maxMessageBytes: ctx.settings.maxMessageBytes, logger }))
-  app.route('/', createApiApp(ctx))
+  app.route('/', createApiApp(ctx, { auth, logger }))
   const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '127.0.0.1' })
 
   const url = `http://localhost:${port}`
@@ -57,7 +63,8 @@ async function main(): Promise<void> {
       'Enqueue a job:',
       `  curl -s -X POST ${url}/v1/jobs -H 'content-type: application/json' -d '{"definition":"echo","payload":{"hello":"world"}}'`,
       'Then look at it (use the id from the answer):',
-      `  curl -s ${url}/v1/jobs/<id>`,
+      `  curl -s ${url}/v1/jobs/<id> -H 'x-api-key: ${localApiKey ?? '<a JM_MANAGEMENT_API_KEYS key>'}'`,
+      `Dashboard: ${url}/dashboard${localApiKey ? ` (API key for this run: ${localApiKey})` : ''}`,
       '',
       'Ctrl-C stops gracefully.',
       '',

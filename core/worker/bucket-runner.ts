@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js'
 import { issuesFrom } from '../schemas.js'
 import type { JobContext, JobRegistry } from '../definitions.js'
 import type { Logger } from '../logger.js'
+import { recordAttemptFinished, recordAttemptStarted } from '../metrics.js'
 import { BASE_RUN_CAPACITY, type AttemptOutcome, type BucketJob, type BucketRecord } from '../model.js'
 import type { AgentStore } from '../stores/agent.js'
 import type { ResultReporter } from './reporter.js'
@@ -175,6 +176,7 @@ export class BucketRunner {
         clearTimeout(entry.timer)
         this.running.delete(job.id)
         reporter.report({ job, attempt, workerId, startedAt, endedAt: clock.now(), outcome, error, result: safeResult(result), permanent })
+        recordAttemptFinished(job.definition, outcome)
         resolveDone()
         this.dispatch()
         // Refill before the waiting line runs dry, so slots never idle while the agent has work.
@@ -183,6 +185,7 @@ export class BucketRunner {
     }
     this.running.set(job.id, entry)
     this.started++
+    recordAttemptStarted(this.o.bucket.agentConnection, job.priority, job.scheduledAt, startedAt)
     reporter.mark({ id: job.id, bucketId: job.bucketId, status: 'Processing', attempt, workerId, at: startedAt })
 
     const definition = registry.findDefinition(job.definition)
