@@ -28,6 +28,16 @@ const providers: Record<string, () => Promise<Provider>> = {
       agent: (name, url, o) => new PostgresAgentStore(name, url, o.tablePrefix, { max: o.poolSize }),
     }
   },
+  mysql: async () => {
+    const [{ MySqlMasterStore }, { MySqlAgentStore }] = await Promise.all([
+      import('../providers/mysql/master/index.js'),
+      import('../providers/mysql/agent/index.js'),
+    ])
+    return {
+      master: (url, o) => new MySqlMasterStore(url, o.tablePrefix, { max: o.poolSize }),
+      agent: (name, url, o) => new MySqlAgentStore(name, url, o.tablePrefix, { max: o.poolSize }),
+    }
+  },
   mssql: async () => {
     const [{ MssqlMasterStore }, { MssqlAgentStore }] = await Promise.all([
       import('../providers/mssql/master/index.js'),
