@@ -62,7 +62,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <form id="job-search" class="search">
       <label>Status <select name="status"><option value="">any</option></select></label>
       <label>Definition <input name="definition" placeholder="any"></label>
-      <label>Lane <input name="lane" placeholder="any; (default) for the default lane"></label>
+      <label>Lane <input name="lane" placeholder="any, or (default)"></label>
       <label>Metadata <input name="metadata" placeholder="key=value, key=value"></label>
       <label>Created from <input name="createdFrom" type="datetime-local"></label>
       <label>Created to <input name="createdTo" type="datetime-local"></label>

@@ -24,7 +24,7 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
       else if (key.startsWith('on')) node.addEventListener(key.slice(2), value)
       else node.setAttribute(key, value === true ? '' : String(value))
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === undefined || child === null || child === false) continue
       node.append(child instanceof Node ? child : document.createTextNode(String(child)))
     }
@@ -32,7 +32,7 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
   }
 
   function replace(container, ...children) {
-    container.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false))
+    container.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false))
   }
 
   // ---- credential and API calls
@@ -97,6 +97,10 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
     return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds())
   }
 
+  function formatClock(iso) {
+    return iso ? el('span', { title: formatTime(iso) }, formatTime(iso).slice(11)) : '—'
+  }
+
   function formatMs(ms) {
     if (ms === null || ms === undefined) return '—'
     if (ms < 1000) return Math.round(ms) + ' ms'
@@ -115,7 +119,7 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
   const orDash = (value) => (value === null || value === undefined || value === '' ? '—' : value)
   const number = (value) => (value === null || value === undefined ? '—' : Number(value).toLocaleString())
 
-  /** columns: [{ label, cell(row), class }]; options: { empty, onRow(row), rowAttrs(row), selected(row) } */
+  /** columns: [{ label, cell(row), class }]; options: { empty, onRow(row), rowAttrs(row), selected(row), below(row) } */
   function table(columns, rows, options) {
     const opts = options || {}
     if (rows.length === 0) return el('p', { class: 'empty' }, opts.empty || 'None.')
@@ -130,7 +134,10 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
         if (opts.selected && opts.selected(row)) classes.push('selected')
         attrs.class = classes.join(' ') || undefined
         if (opts.onRow) attrs.onclick = () => opts.onRow(row)
-        return el('tr', attrs, columns.map((c) => el('td', { class: c.class }, c.cell(row))))
+        const tr = el('tr', attrs, columns.map((c) => el('td', { class: c.class }, c.cell(row))))
+        // A full-width line under the row, for long text (an attempt's error or result).
+        const extra = opts.below ? opts.below(row) : null
+        return extra ? [tr, el('tr', { class: 'below' }, el('td', { colspan: columns.length }, extra))] : tr
       }),
     )
     return el('div', { class: 'table-wrap' }, el('table', {}, head, body))
@@ -142,6 +149,7 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
     node.textContent = message
     node.className = kind || 'ok'
     node.hidden = false
+    node.title = 'Click to dismiss'
     clearTimeout(toastTimer)
     toastTimer = setTimeout(() => (node.hidden = true), 5000)
   }
@@ -402,7 +410,7 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
         field('Priority', job.priority),
         field('Lane', job.lane || 'default'),
         field('Scheduled', formatTime(job.scheduledAt)),
-        job.originalScheduledAt !== job.scheduledAt ? field('Originally', formatTime(job.originalScheduledAt)) : [],
+        formatTime(job.originalScheduledAt) !== formatTime(job.scheduledAt) ? field('Originally', formatTime(job.originalScheduledAt)) : [],
         field('Created', formatTime(job.createdAt)),
         field('Finished', formatTime(job.finishedAt)),
         field('Attempts', job.attemptCount + ' of ' + (job.maxRetries + 1)),
@@ -419,13 +427,17 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
         [
           { label: '#', class: 'num', cell: (a) => a.attempt },
           { label: 'Outcome', cell: (a) => badge(a.outcome) },
-          { label: 'Started', cell: (a) => formatTime(a.startedAt) },
+          { label: 'Started', cell: (a) => formatClock(a.startedAt) },
           { label: 'Duration', class: 'num', cell: (a) => formatMs(a.durationMs) },
           { label: 'Worker', cell: (a) => orDash(a.workerId) },
-          { label: 'Error or result', cell: (a) => (a.error ? el('span', { class: 'error-text' }, a.error) : el('code', {}, a.result === null ? '—' : JSON.stringify(a.result))) },
         ],
         job.attempts,
-        { empty: 'Not run yet.', rowAttrs: (a) => ({ 'data-outcome': a.outcome }) },
+        {
+          empty: 'Not run yet.',
+          rowAttrs: (a) => ({ 'data-outcome': a.outcome }),
+          below: (a) =>
+            a.error ? el('span', { class: 'error-text' }, a.error) : a.result !== null ? el('code', { class: 'result' }, 'result: ' + JSON.stringify(a.result)) : null,
+        },
       ),
       el('h5', {}, 'Payload'),
       el('pre', { class: 'payload' }, JSON.stringify(job.payload, null, 2)),
@@ -496,7 +508,7 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
     $('login-view').hidden = true
     $('app-view').hidden = false
     $('controls').hidden = false
-    $('signed-in').textContent = cred.kind === 'bearer' ? 'bearer token' : 'API key'
+    $('signed-in').textContent = 'Signed in with ' + (cred.kind === 'bearer' ? 'a bearer token' : 'an API key')
     loadHealth().then(() => runSearch(false))
     clearInterval(timer)
     timer = setInterval(() => {
@@ -526,6 +538,7 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
     })
     $('mode-apply').addEventListener('click', applyMode)
     $('sign-out').addEventListener('click', () => signOut())
+    $('toast').addEventListener('click', () => ($('toast').hidden = true))
     if (credential()) showApp()
     else showLogin()
   })

@@ -38,8 +38,9 @@ main { padding: 18px 20px 40px; max-width: 1500px; margin: 0 auto; display: grid
 .tile { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
 .tile-value { font-size: 22px; font-weight: 650; font-variant-numeric: tabular-nums; }
 .tile-label { color: var(--muted); font-size: 12px; margin-top: 2px; }
-.tile-note { color: var(--amber); font-size: 12px; margin-top: 2px; }
+.tile-note { color: var(--muted); font-size: 12px; margin-top: 2px; }
 .tile.warn { border-color: #f0d29a; background: #fffaf0; }
+.tile.warn .tile-note { color: var(--amber); }
 .tile.status { cursor: pointer; border-left-width: 4px; padding: 8px 12px; }
 .tile.status .tile-value { font-size: 18px; }
 .tile.status:hover { background: #f8f9fb; }
@@ -57,6 +58,9 @@ td.actions { text-align: right; }
 tr.clickable { cursor: pointer; }
 tr.clickable:hover td { background: #f5f7fb; }
 tr.selected td { background: #eaf0ff; }
+tr.below td { padding-top: 0; font-size: 12px; word-break: break-word; }
+tr:has(+ tr.below) td { border-bottom: none; }
+code.result { color: var(--muted); }
 .empty { color: var(--muted); margin: 6px 0; }
 .summary { display: inline-flex; gap: 6px; font-weight: 400; font-size: 12px; color: var(--muted); }
 
@@ -98,7 +102,7 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margi
 dt { color: var(--muted); }
 dd { margin: 0; word-break: break-all; }
 
-#toast { position: fixed; right: 20px; bottom: 20px; max-width: 480px; padding: 10px 14px; border-radius: 8px; color: #fff; background: var(--green);
+#toast { cursor: pointer; position: fixed; right: 20px; bottom: 20px; max-width: 480px; padding: 10px 14px; border-radius: 8px; color: #fff; background: var(--green);
   box-shadow: 0 4px 14px rgba(0,0,0,.18); z-index: 5; }
 #toast.error { background: var(--red); }
 `
