@@ -35,6 +35,8 @@ export const ENV_FIELDS: ReadonlyArray<readonly [variable: string, path: string]
   ['JM_PARALLELISM_FACTOR', 'worker.parallelismFactor'],
   ['JM_BUCKETS', 'worker.buckets'],
   ['JM_GRACE_PERIOD', 'worker.gracePeriod'],
+  ['JM_AUTH', 'producer.auth'],
+  ['JM_API_KEYS', 'producer.apiKeys'],
 ]
 
 /** Map a config path back to the variable that set it, so errors name what the operator wrote. */
@@ -164,4 +166,39 @@ function parseBuckets(text: string, issues: Issue[]): Record<string, string> {
     result[priority] = count
   }
   return result
+}
+
+/**
+ * How the producer function authenticates requests:
+ * - `api-key`: every request carries one of `JM_API_KEYS` in `x-api-key`;
+ * - `iam`: the Lambda Function URL's AWS_IAM auth signs requests; the function still refuses an
+ *   event without an IAM identity (so flipping the URL to NONE does not open it);
+ * - `none`: no check at all, chosen explicitly (a private network, a test).
+ */
+export type ProducerAuth = { mode: 'api-key'; apiKeys: string[] } | { mode: 'iam' } | { mode: 'none' }
+export const PRODUCER_AUTH_MODES = ['api-key', 'iam', 'none'] as const
+export const MIN_API_KEY_LENGTH = 16
+
+/**
+ * `JM_AUTH` (default `api-key`) and `JM_API_KEYS` (comma-separated). A producer never starts open
+ * by accident: `api-key` without keys is an error, so is a key list with another mode. Messages
+ * name the variable and the key's position, never the key.
+ */
+export function producerAuthFromEnv(env: Env = process.env): ProducerAuth {
+  const mode = env.JM_AUTH?.trim() || 'api-key'
+  const keys = (env.JM_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean)
+  const issues: Issue[] = []
+  if (!(PRODUCER_AUTH_MODES as readonly string[]).includes(mode)) {
+    issues.push({ path: 'JM_AUTH', message: `must be one of ${PRODUCER_AUTH_MODES.join(', ')}` })
+  } else if (mode === 'api-key' && keys.length === 0) {
+    issues.push({ path: 'JM_API_KEYS', message: 'is required: set API keys (comma-separated), or JM_AUTH=iam (Function URL IAM auth) or JM_AUTH=none to run without keys' })
+  } else if (mode !== 'api-key' && keys.length > 0) {
+    issues.push({ path: 'JM_AUTH', message: `is "${mode}" but JM_API_KEYS is set: choose one` })
+  }
+  keys.forEach((key, i) => {
+    if (key.length < MIN_API_KEY_LENGTH) issues.push({ path: 'JM_API_KEYS', message: `key ${i + 1} is shorter than ${MIN_API_KEY_LENGTH} characters` })
+    else if (!/^[\x21-\x7e]+$/.test(key)) issues.push({ path: 'JM_API_KEYS', message: `key ${i + 1} must be printable ASCII without spaces` })
+  })
+  if (issues.length > 0) throw new ConfigError(issues)
+  return mode === 'api-key' ? { mode, apiKeys: keys } : { mode: mode as 'iam' | 'none' }
 }

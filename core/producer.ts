@@ -89,7 +89,7 @@ export class Producer {
 
   private async write(envelopes: JobEnvelope[]): Promise<EnqueuedJob[]> {
     if (this.options.clusterMode === 'Archive') throw new ClusterModeError('Archive', 'enqueue')
-    const candidates = this.candidates(envelopes[0]!)
+    const candidates = this.candidates(envelopes)
     const causes: unknown[] = []
     for (const agent of candidates) {
       try {
@@ -97,6 +97,9 @@ export class Producer {
         this.unhealthyUntil.delete(agent.name)
         return result.ids.map((id, i) => ({ id, status: 'SavePending', duplicate: id !== envelopes[i]!.id }))
       } catch (error) {
+        // The write is one atomic statement: a failed one left nothing behind (unless it committed
+        // and only the answer was lost, which at-least-once tolerates), so the next connection may
+        // take the whole request.
         causes.push(error)
         this.unhealthyUntil.set(agent.name, Date.now() + (this.options.unhealthyForMs ?? 10_000))
       }
@@ -108,23 +111,30 @@ export class Producer {
   }
 
   /**
-   * Connections to try, in order: those whose lanes include the job's lane (affinity), then the
-   * rest; healthy ones before recently failed ones. With an idempotency key the order is a hash of
-   * the key, so every producer instance writes the same key to the same connection (that is where
-   * the key's record lives). Otherwise round-robin spreads the load.
+   * Connections to try, in order. Lane affinity first: the connections whose configured lanes
+   * include the job's lane, then (only if none of those can take it) the others.
+   *
+   * With an idempotency key (the first keyed job of a batch) the order is a hash of the key and
+   * ignores this instance's health view, so every producer instance tries the same connections in
+   * the same order and meets the key's record where the first request left it, even while one
+   * connection is down. Without a key, round-robin spreads the load and connections that failed
+   * recently are tried last.
    */
-  private candidates(first: JobEnvelope): AgentStore[] {
+  private candidates(envelopes: readonly JobEnvelope[]): AgentStore[] {
+    const lane = envelopes[0]!.lane
+    const key = envelopes.find((e) => e.idempotencyKey !== null)?.idempotencyKey
     const all = this.options.agents
-    const affine = first.lane ? all.filter((a) => a.config.lanes.includes(first.lane!)) : []
-    const pool = (affine.length > 0 ? affine : all).map((a) => a.store)
-    const start = first.idempotencyKey
-      ? createHash('sha1').update(first.idempotencyKey).digest().readUInt32BE(0) % pool.length
-      : this.next++ % pool.length
-    const rotated = [...pool.slice(start), ...pool.slice(0, start)]
+    const affine = lane === null ? [] : all.filter((a) => a.config.lanes.includes(lane))
+    const preferred = (affine.length > 0 ? affine : all).map((a) => a.store)
+    const fallback = affine.length > 0 ? all.filter((a) => !affine.includes(a)).map((a) => a.store) : []
+    const start = key ? createHash('sha1').update(key).digest().readUInt32BE(0) % preferred.length : this.next++ % preferred.length
+    const rotated = [...preferred.slice(start), ...preferred.slice(0, start)]
+    if (key) return [...rotated, ...fallback]
     const now = Date.now()
-    const healthy = rotated.filter((a) => (this.unhealthyUntil.get(a.name) ?? 0) <= now)
-    const sick = rotated.filter((a) => (this.unhealthyUntil.get(a.name) ?? 0) > now)
-    const rest = affine.length > 0 ? all.map((a) => a.store).filter((a) => !pool.includes(a)) : []
-    return [...healthy, ...sick, ...rest]
+    const healthyFirst = (stores: AgentStore[]) => {
+      const sick = (store: AgentStore) => (this.unhealthyUntil.get(store.name) ?? 0) > now
+      return [...stores.filter((s) => !sick(s)), ...stores.filter(sick)]
+    }
+    return [...healthyFirst(rotated), ...healthyFirst(fallback)]
   }
 }
