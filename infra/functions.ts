@@ -26,14 +26,14 @@ export function createFunctions({ vpc, secrets, clusterEnvironment }: FunctionsI
     handler: 'functions/producer-handler.handler',
     url: true,
     vpc,
-    environment: { ...connections, JM_API_KEYS: secrets.producerApiKeys.value },
+    environment: { ...connections, JM_API_KEYS: secrets.apiKeys.value },
   })
 
   const api = new sst.aws.Function('Api', {
     handler: 'functions/api-handler.handler',
     url: true,
     vpc,
-    environment: { ...connections, JM_API_KEYS: secrets.apiKeys.value },
+    environment: { ...connections, JM_MANAGEMENT_API_KEYS: secrets.managementApiKeys.value },
   })
 
   // A fixed name, so the function may be given the right to invoke itself (fan-out per connection).

@@ -8,10 +8,10 @@ export function createSecrets() {
     masterUrl: new sst.Secret('JmMasterUrl'),
     /** JM_AGENTS: the agent connections, `name=url,name=url`; every fleet's `agent` must be listed. */
     agents: new sst.Secret('JmAgents'),
-    /** The producer's JM_API_KEYS: the keys clients send in `x-api-key`, comma-separated. */
-    producerApiKeys: new sst.Secret('JmProducerApiKeys'),
-    /** The management API's JM_API_KEYS: `name:key[:role]`, comma-separated. */
+    /** JM_API_KEYS: the producer's keys, which clients send in `x-api-key`; comma-separated. */
     apiKeys: new sst.Secret('JmApiKeys'),
+    /** JM_MANAGEMENT_API_KEYS: the management API's keys, `name:key[:role]`, comma-separated. */
+    managementApiKeys: new sst.Secret('JmManagementApiKeys'),
   }
 }
 
