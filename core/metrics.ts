@@ -33,7 +33,7 @@ export function recordAttemptFinished(definition: string, outcome: AttemptOutcom
 }
 
 /** Buckets whose jobs still wait to run (a Lost or Draining bucket's jobs are queued work too). */
-const QUEUED_BUCKET_STATUSES: readonly BucketStatus[] = ['Active', 'Completing', 'Lost', 'Draining']
+export const QUEUED_BUCKET_STATUSES: readonly BucketStatus[] = ['Active', 'Completing', 'Lost', 'Draining']
 
 /**
  * Cluster-wide gauges, read from the stores on each scrape: queue depth per connection, lane and

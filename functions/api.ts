@@ -2,9 +2,10 @@ import { Hono, type Context } from 'hono'
 import { Registry, register } from 'prom-client'
 import * as v from 'valibot'
 import type { ClusterContext } from '../core/cluster.js'
+import { DAY } from '../core/durations.js'
 import { ClusterModeError, ConfigError, NotFoundError, ValidationError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
-import { registerClusterMetrics } from '../core/metrics.js'
+import { QUEUED_BUCKET_STATUSES, registerClusterMetrics } from '../core/metrics.js'
 import { CLUSTER_MODES, JOB_STATUSES, BUCKET_STATUSES, type BucketRecord, type JobStatus } from '../core/model.js'
 import { definitionIdSchema, nameSchema } from '../core/names.js'
 import { cancelJob, changeClusterMode, OperationConflictError, requestWorkerStop, rescheduleJob, retryFailedJob, type JobOperationResult } from '../core/operations.js'
@@ -19,9 +20,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const WORKER_ID = /^[A-Za-z0-9_.:-]{1,120}$/
 const DEFAULT_PAGE = 50
 const MAX_PAGE = 500
-const MAX_FUTURE_MS = 3650 * 24 * 3600 * 1000
-/** Bucket statuses whose agent copies still hold jobs (what queue depth counts). */
-const QUEUED_BUCKET_STATUSES = ['Active', 'Completing', 'Lost', 'Draining'] as const
+const MAX_FUTURE_MS = 3650 * DAY
 
 export interface ApiAppOptions {
   auth: AuthSettings
