@@ -45,4 +45,5 @@ test('errors name the variable, not the internal field', () => {
   })()
   expect(error?.message).toMatch(/JM_AGENTS: must be a URL/)
   expect(error?.message).not.toContain('s3cret')
+  expect(() => configFromEnv({ JM_MASTER_URL: 'postgres://m/db', JM_AGENTS: 'postgres://jm:s3cret@db/x' })).toThrow(/^invalid configuration: JM_AGENTS: entry 1 is not of the form name=value$/)
 })

@@ -56,10 +56,12 @@ function variableFor(path: string): string {
 /** `name=value,name=value` → pairs; the value keeps any further `=` (URLs with query strings). */
 function parsePairs(variable: string, text: string, issues: Issue[]): Array<[string, string]> {
   const pairs: Array<[string, string]> = []
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  const parts = text.split(',').map((s) => s.trim()).filter(Boolean)
+  for (const [i, part] of parts.entries()) {
     const at = part.indexOf('=')
     if (at <= 0) {
-      issues.push({ path: variable, message: `"${part}" is not of the form name=value` })
+      // Name the entry by position: its text may be a URL with a password.
+      issues.push({ path: variable, message: `entry ${i + 1} is not of the form name=value` })
       continue
     }
     pairs.push([part.slice(0, at).trim(), part.slice(at + 1).trim()])

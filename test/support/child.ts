@@ -16,7 +16,7 @@ const ROOT = resolve(import.meta.dirname, '../..')
 export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', JM_LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', JM_LOG_LEVEL: 'warn', JM_HEALTH_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
