@@ -120,9 +120,8 @@ async function drive(options: { url: string; body: string; concurrency: number; 
   })
   const result = await new Promise<Omit<LoadResult, 'p50Ms' | 'p99Ms'> & { latencies: number[] }>((done, failed) => {
     worker.once('message', done)
-    worker.once('error', failed)
-  })
-  await worker.terminate()
+    worker.once('error', failed) // a failed fetch (server gone, refused) ends the run with its error
+  }).finally(() => worker.terminate())
   const sorted = result.latencies.sort((a, b) => a - b)
   const { latencies: _, ...counts } = result
   return { ...counts, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) }
@@ -152,7 +151,7 @@ async function run() {
   }))
   parentPort.postMessage({ accepted, acceptedInAll, failed, failureSample, seconds: durationMs / 1000, latencies })
 }
-run().catch((error) => { throw error })
+run()
 `
 
 async function ensureDatabase(name: string): Promise<void> {
