@@ -1,4 +1,4 @@
-import { resolveConfig, type JobMasterConfig, type JobMasterConfigInput } from './config.js'
+import { resolveConfig, resolveProducerConfig, type JobMasterConfig, type JobMasterConfigInput, type ProducerConfig } from './config.js'
 import { ConfigError, type Issue } from './errors.js'
 import { PRIORITIES, type Priority } from './model.js'
 
@@ -78,6 +78,15 @@ export interface EnvOptions {
 
 /** Build the configuration from `JM_` environment variables; errors name the variable. */
 export function configFromEnv(env: Env = process.env, options: EnvOptions = {}): JobMasterConfig {
+  return resolveConfig(inputFromEnv(env, options) as JobMasterConfigInput, variableFor)
+}
+
+/** A producer-only process: `JM_AGENTS` suffices (the master URL is needed only in standalone mode). */
+export function producerConfigFromEnv(env: Env = process.env): ProducerConfig {
+  return resolveProducerConfig(inputFromEnv(env, { worker: false }) as JobMasterConfigInput, variableFor)
+}
+
+function inputFromEnv(env: Env, options: EnvOptions): Record<string, unknown> {
   const issues: Issue[] = []
   const get = (name: string) => {
     const value = env[name]
@@ -89,8 +98,8 @@ export function configFromEnv(env: Env = process.env, options: EnvOptions = {}):
     if (value !== undefined) input[key] = value
   }
   set('JM_CLUSTER_ID', 'clusterId')
-  input.masterUrl = get('JM_MASTER_URL') ?? options.defaultMasterUrl
-  if (input.masterUrl === undefined) issues.push({ path: 'JM_MASTER_URL', message: 'is required (postgres://, mysql:// or mssql:// URL)' })
+  const masterUrl = get('JM_MASTER_URL') ?? options.defaultMasterUrl
+  if (masterUrl !== undefined) input.masterUrl = masterUrl
 
   const unprotected = new Set((get('JM_UNPROTECTED_AGENTS') ?? '').split(',').map((s) => s.trim()).filter(Boolean))
   const lanes = new Map<string, string[]>()
@@ -153,7 +162,7 @@ export function configFromEnv(env: Env = process.env, options: EnvOptions = {}):
     input.worker = worker
   }
   if (issues.length > 0) throw new ConfigError(issues)
-  return resolveConfig(input as JobMasterConfigInput, variableFor)
+  return input
 }
 
 /** `JM_BUCKETS`: one number for every priority ("2"), or per priority ("critical=2,medium=3"). */

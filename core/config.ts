@@ -86,7 +86,8 @@ const workerSchema = v.object({
 
 export const configSchema = v.object({
   clusterId: v.optional(nameSchema, 'local'),
-  masterUrl: urlField(MASTER_SCHEMES),
+  /** Required everywhere but in a producer-only process that names its agents. */
+  masterUrl: v.optional(urlField(MASTER_SCHEMES)),
   agents: v.optional(v.array(agentSchema), []),
   tablePrefix: v.optional(prefixSchema, 'jm_'),
   autoProvision: v.optional(boolField, true),
@@ -160,10 +161,31 @@ export interface JobMasterConfig {
  * `pathName` maps a field path to what the user wrote (the environment loader passes variable names).
  */
 export function resolveConfig(input: JobMasterConfigInput, pathName: (path: string) => string = (p) => p): JobMasterConfig {
+  const config = resolve(input, pathName)
+  if (config.masterUrl === null) throw new ConfigError([{ path: pathName('masterUrl'), message: 'is required (postgres://, mysql:// or mssql:// URL)' }])
+  return config as JobMasterConfig
+}
+
+/** A producer-only process: it writes to agents and never opens the master. */
+export type ProducerConfig = Omit<JobMasterConfig, 'masterUrl'> & { masterUrl: string | null }
+
+/**
+ * Validate the configuration of a producer-only process. It needs agent connections, not the
+ * master (keeping the master's credentials out of producers); in standalone mode the master URL
+ * is required because the master is then the agent.
+ */
+export function resolveProducerConfig(input: JobMasterConfigInput, pathName: (path: string) => string = (p) => p): ProducerConfig {
+  return resolve(input, pathName)
+}
+
+function resolve(input: JobMasterConfigInput, pathName: (path: string) => string): ProducerConfig {
   const result = v.safeParse(configSchema, input)
   if (!result.success) throw new ConfigError(issuesFrom(result.issues, '', pathName))
   const c: ParsedConfig = result.output
   const problems: Issue[] = []
+  if (!c.masterUrl && c.agents.length === 0) {
+    throw new ConfigError([{ path: pathName('masterUrl'), message: 'is required (or agents, for a producer-only process)' }])
+  }
 
   const agents: AgentConfig[] = c.agents.map((a) => ({ ...a }))
   const seen = new Set<string>()
@@ -177,7 +199,7 @@ export function resolveConfig(input: JobMasterConfigInput, pathName: (path: stri
   })
   const standalone = agents.length === 0
   if (standalone) {
-    agents.push({ name: STANDALONE_CONNECTION, url: c.masterUrl, protectConnectionChanges: true, lanes: [] })
+    agents.push({ name: STANDALONE_CONNECTION, url: c.masterUrl!, protectConnectionChanges: true, lanes: [] })
   }
 
   let worker: WorkerConfig | null = null
@@ -207,7 +229,7 @@ export function resolveConfig(input: JobMasterConfigInput, pathName: (path: stri
 
   return {
     clusterId: c.clusterId,
-    masterUrl: c.masterUrl,
+    masterUrl: c.masterUrl ?? null,
     agents,
     standalone,
     tablePrefix: c.tablePrefix,

@@ -1,6 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono'
 import { handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda'
-import { configFromEnv, producerAuthFromEnv } from '../core/config-env.js'
+import { producerAuthFromEnv, producerConfigFromEnv } from '../core/config-env.js'
 import { JobRegistry, type JobDefinition } from '../core/definitions.js'
 import { createLogger, type Logger } from '../core/logger.js'
 import { Producer } from '../core/producer.js'
@@ -34,13 +34,13 @@ type LambdaBindings = { event: LambdaEvent; lambdaContext?: LambdaContext }
  * Configuration is read and checked when this is called, i.e. at module load: a bad variable, or
  * no authentication configured (JM_AUTH / JM_API_KEYS), fails the function's init so it never
  * serves. Agent connections are opened on the first invocation and reused by every later one
- * while the instance lives. Only agents: the master is never opened (JM_MASTER_URL is parsed,
- * not used), so a producer keeps accepting jobs while the master is down.
+ * while the instance lives. Only agents: the master is never opened (JM_MASTER_URL is not even
+ * needed unless the cluster is standalone), so a producer keeps accepting jobs while the master is down.
  */
 export function createLambdaProducer(options: LambdaProducerOptions): LambdaProducer {
   const initMs = performance.now()
   const env = options.env ?? process.env
-  const config = configFromEnv(env)
+  const config = producerConfigFromEnv(env)
   const auth = producerAuthFromEnv(env)
   const logger = options.logger ?? createLogger({ role: 'producer', cluster: config.clusterId })
   const registry = new JobRegistry(options.definitions)

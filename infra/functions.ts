@@ -22,11 +22,15 @@ export function createFunctions({ vpc, secrets, clusterEnvironment }: FunctionsI
     JM_AGENTS: secrets.agents.value,
   }
 
+  // Producers only write to agents: they get no master URL (nor its credentials).
   const producer = new sst.aws.Function('Producer', {
     handler: 'functions/producer-handler.handler',
     url: true,
     vpc,
-    environment: { ...connections, JM_API_KEYS: secrets.apiKeys.value },
+    // ESM code splitting: 148 KiB load before the first request instead of a 2.4 MB single file
+    // (each provider's driver becomes its own chunk, loaded on first use).
+    nodejs: { format: 'esm', splitting: true },
+    environment: { ...clusterEnvironment, JM_AGENTS: secrets.agents.value, JM_API_KEYS: secrets.apiKeys.value },
   })
 
   const api = new sst.aws.Function('Api', {

@@ -172,7 +172,12 @@ describe('authentication', () => {
     expect(start({ JM_AUTH: 'basic' })).toThrow(/JM_AUTH: must be one of api-key, iam, none/)
     expect(start({ JM_API_KEYS: undefined, JM_AUTH: 'none' })).not.toThrow()
     expect(start({ JM_API_KEYS: undefined, JM_AUTH: 'iam' })).not.toThrow()
-    expect(start({ JM_MASTER_URL: undefined })).toThrow(/JM_MASTER_URL: is required/)
+  })
+
+  test('a producer needs its agents, not the master (standalone: the master is the agent)', () => {
+    const start = (overrides: Record<string, string | undefined>) => () => createLambdaProducer({ definitions: sampleDefinitions, env: { ...env, ...overrides }, logger })
+    expect(start({ JM_MASTER_URL: undefined })).not.toThrow()
+    expect(start({ JM_MASTER_URL: undefined, JM_AGENTS: undefined })).toThrow(/JM_MASTER_URL: is required \(or agents, for a producer-only process\)/)
   })
 
   test('a weak key is refused without being echoed', () => {
