@@ -150,7 +150,7 @@ function operationResultView(result: JobOperationResult) {
  */
 export function createApiApp(ctx: ClusterContext, options: ApiAppOptions): Hono<AuthEnv> {
   if (!authConfigured(options.auth)) {
-    throw new ConfigError([{ path: 'JM_API_KEYS', message: 'the management API needs authentication: set JM_API_KEYS, JM_API_USERS, JM_JWT_SECRET or JM_JWT_PUBLIC_KEY' }])
+    throw new ConfigError([{ path: 'JM_MANAGEMENT_API_KEYS', message: 'the management API needs authentication: set JM_MANAGEMENT_API_KEYS, JM_MANAGEMENT_API_USERS, JM_JWT_SECRET or JM_JWT_PUBLIC_KEY' }])
   }
   const logger = options.logger ?? ctx.logger
   const app = new Hono<AuthEnv>()
