@@ -20,6 +20,8 @@ export interface EngineBenchOptions {
   durationMs: number
   latencyRate: number
   latencySeconds: number
+  /** JM_ settings of the worker process (parallelism, batch size, buckets…), reported with the figures. */
+  workerEnv: Record<string, string>
   log: (line: string) => void
 }
 
@@ -68,7 +70,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
 
     o.log(`[${o.transport}] drain: ${o.drainJobs} noop jobs pre-enqueued, then one worker process`)
     for (let i = 0; i < o.drainJobs; i += 1000) await producer.enqueueBatch(batch.slice(0, Math.min(1000, o.drainJobs - i)))
-    const worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    const worker = spawn(process.execPath, [...(process.env.JM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.JM_BENCH_CPU_PROF}`] : []), '--import', 'tsx', 'workers/main.ts'], {
       env: {
         PATH: process.env.PATH ?? '',
         JM_MASTER_URL: o.masterUrl,
@@ -77,6 +79,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
         JM_CLUSTER_ID: 'bench',
         JM_LOG_LEVEL: 'warn',
         JM_HEALTH_PORT: '0',
+        ...o.workerEnv,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     })
@@ -101,7 +104,8 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
       const xactAfter = await masterTransactions(o.masterUrl)
       // Subtract our own polling (one statement each) and the two stat reads.
       const workerStatements = xactAfter - xactBefore - polls - 1
-      figures.push({ name: 'drain_per_s', transport: o.transport, value: o.drainJobs / seconds, unit: 'jobs/s', notes: `${o.drainJobs} pre-enqueued noop jobs, one worker process (defaults: 1 bucket per priority, batch 250), from worker registration to all Succeeded` })
+      const settings = Object.entries(o.workerEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults'
+      figures.push({ name: 'drain_per_s', transport: o.transport, value: o.drainJobs / seconds, unit: 'jobs/s', notes: `${o.drainJobs} pre-enqueued noop jobs, one worker process (${settings}), from worker registration to all Succeeded` })
       figures.push({ name: 'master_statements_per_job', transport: o.transport, value: workerStatements / o.drainJobs, unit: 'statements/job', notes: `${workerStatements} master transactions during the drain (pg_stat_database), every statement autocommits` })
       figures.push({ name: 'worker_rss_mb', transport: o.transport, value: peakRss, unit: 'MB', notes: 'peak resident memory of the worker process during the drain' })
 

@@ -10,7 +10,21 @@ import { benchEngine } from './engine.js'
 import { postgresCommitFloor } from './floors.js'
 import { machine, meets, tsvHeader, tsvLine, type Figure } from './lib.js'
 
-const { values } = parseArgs({ options: { transport: { type: 'string', default: 'postgres' }, quick: { type: 'boolean', default: false } } })
+const { values } = parseArgs({
+  options: {
+    transport: { type: 'string', default: 'postgres' },
+    quick: { type: 'boolean', default: false },
+    /** Worker settings for the drain, as JM_ variables: --worker JM_PARALLELISM_FACTOR=16 --worker JM_BATCH_SIZE=1000 */
+    worker: { type: 'string', multiple: true, default: [] },
+  },
+})
+const workerEnv = Object.fromEntries(
+  values.worker!.map((pair) => {
+    const at = pair.indexOf('=')
+    if (at <= 0 || !pair.startsWith('JM_')) throw new Error(`--worker takes JM_NAME=value (got "${pair}")`)
+    return [pair.slice(0, at), pair.slice(at + 1)]
+  }),
+)
 const PG = process.env.JM_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432'
 const TRANSPORTS = ['postgres'] as const
 const wanted = values.transport === 'all' ? [...TRANSPORTS] : [values.transport!]
@@ -39,7 +53,7 @@ async function main(): Promise<void> {
       log('[postgres] floor: single-row INSERT commits, 16 connections')
       const floor = { name: 'insert_commits_per_s', value: await postgresCommitFloor(agentUrl, durationMs) }
       figures.push({ name: 'floor_insert_commits_per_s', transport, value: floor.value, unit: 'commits/s', notes: 'single-row INSERT, autocommit, 16 connections (synchronous_commit=on)' })
-      const engine = await benchEngine({ transport, masterUrl, agentUrl, drainJobs, durationMs, latencyRate: 200, latencySeconds: values.quick ? 3 : 10, log })
+      const engine = await benchEngine({ transport, masterUrl, agentUrl, drainJobs, durationMs, latencyRate: 200, latencySeconds: values.quick ? 3 : 10, workerEnv, log })
       for (const f of engine) {
         if (f.name === 'enqueue_single_per_s') Object.assign(f, { floor, target: { op: '>=', value: 0.7, relative: true } })
         if (f.name === 'drain_per_s') f.target = { op: '>=', value: 20_000 }

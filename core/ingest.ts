@@ -1,5 +1,5 @@
 import type { ClusterContext } from './cluster.js'
-import { IN_BUCKET_STATUSES, type BucketJob, type JobEnvelope } from './model.js'
+import type { BucketJob, JobEnvelope } from './model.js'
 import { toBucketJob } from './outcomes.js'
 import { pickBucket } from './routing.js'
 import type { AgentStore, InboxMessage } from './stores/agent.js'
@@ -18,7 +18,18 @@ export interface IngestResult {
  * first), then acknowledge the inbox. A crash at any point leaves the message claimed, and its
  * lease expiry re-delivers it; the insert is idempotent on the job id.
  */
-export async function ingestMessages(ctx: ClusterContext, agent: AgentStore, messages: InboxMessage[], preferOwner?: string): Promise<IngestResult> {
+export interface IngestOptions {
+  /** Route due-soon jobs to this worker's buckets first. */
+  preferOwner?: string
+  /**
+   * Offer the jobs routed to a bucket of the ingesting worker straight to it (in memory); it
+   * returns those it has no room for, which go to the agent like any other.
+   */
+  handOver?: (bucketId: string, jobs: BucketJob[]) => BucketJob[]
+}
+
+export async function ingestMessages(ctx: ClusterContext, agent: AgentStore, messages: InboxMessage[], options: IngestOptions = {}): Promise<IngestResult> {
+  const { preferOwner, handOver } = options
   if (messages.length === 0) return { assigned: [], held: 0 }
   const now = ctx.clock.now()
   const settings = ctx.settings
@@ -40,17 +51,24 @@ export async function ingestMessages(ctx: ClusterContext, agent: AgentStore, mes
       assigned.push(toBucketJob(row.envelope, row.bucketId))
     }
   }
-  // Re-delivered messages (the first ingest died after its master insert): re-push whatever the
-  // master says is in a bucket of this connection; the push is idempotent.
+  // Re-delivered messages (the first ingest died after its master insert): re-push what the master
+  // says is assigned to a bucket of this connection and not yet taken by its owner (Queued and
+  // Processing jobs are in the owner's hands); the push is idempotent.
   const repeated = rows.filter((r) => !inserted.has(r.envelope.id)).map((r) => r.envelope.id)
   if (repeated.length > 0) {
     for (const job of await ctx.master.getJobs(ctx.clusterId, repeated)) {
-      if (job.bucketId && job.agentConnection === agent.name && IN_BUCKET_STATUSES.includes(job.status)) {
+      if (job.bucketId && job.agentConnection === agent.name && job.status === 'AssignedToBucket') {
         assigned.push(toBucketJob(job, job.bucketId))
       }
     }
   }
-  await agent.pushToBuckets(assigned)
+  // Re-delivered jobs always go through the agent: the in-memory hand-over is for fresh ones only.
+  const fresh = new Set(inserted)
+  const toAgent = assigned.filter((j) => !fresh.has(j.id))
+  const byBucket = new Map<string, BucketJob[]>()
+  for (const job of assigned.filter((j) => fresh.has(j.id))) byBucket.set(job.bucketId, [...(byBucket.get(job.bucketId) ?? []), job])
+  for (const [bucketId, jobs] of byBucket) toAgent.push(...(handOver ? handOver(bucketId, jobs) : jobs))
+  await agent.pushToBuckets(toAgent)
   await agent.ackInbox(messages.map((m) => m.receipt))
   return { assigned, held: rows.length - assigned.length }
 }

@@ -13,6 +13,8 @@ export interface AttemptReport {
   result: unknown
   /** The failure cannot succeed on retry (payload no longer matches its schema). */
   permanent?: boolean
+  /** Whether the agent holds a copy to settle (false for jobs handed over in memory by ingest). */
+  inAgent?: boolean
 }
 
 export interface RetryPolicy {

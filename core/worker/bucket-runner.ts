@@ -43,6 +43,8 @@ interface Running {
 
 const MAX_RESULT_BYTES = 64 * 1024
 const MAX_ERROR_CHARS = 4000
+/** How many finished deliveries a runner remembers, to ignore a late duplicate of one it already ran. */
+const REMEMBER_FINISHED = 10_000
 
 /**
  * The execution engine of one bucket: fetch due jobs in batches, keep at most 5 × run capacity
@@ -55,6 +57,10 @@ export class BucketRunner {
   readonly waitingCapacity: number
   private readonly waiting: BucketJob[] = []
   private readonly running = new Map<string, Running>()
+  /** Jobs handed over in memory by this worker's ingest: the agent holds no copy of them. */
+  private readonly notInAgent = new Set<string>()
+  /** `jobId:attempts` of deliveries already run: a retry arrives with a higher attempt count and runs. */
+  private readonly finished = new Set<string>()
   private readonly sleeper = new Sleeper()
   private state: 'running' | 'completing' | 'stopped' = 'running'
   private dueTimer: NodeJS.Timeout | null = null
@@ -94,6 +100,36 @@ export class BucketRunner {
     setTimeout(() => this.wake(), delay).unref()
   }
 
+  /**
+   * Take jobs straight from this worker's ingest (the master already records them in this bucket,
+   * so recovery is unchanged), as many as the waiting line has room for; the rest are returned for
+   * the agent. Saves the agent push, fetch and removal of every job taken.
+   */
+  offer(jobs: BucketJob[]): BucketJob[] {
+    if (this.state !== 'running' || this.o.canRun?.() === false) return jobs
+    // Like a fetch: only jobs due within the prefetch window; later ones wait in the agent.
+    const horizon = this.o.clock.now().getTime() + this.prefetchMs
+    let room = Math.max(0, this.waitingCapacity - this.waiting.length)
+    const taken: BucketJob[] = []
+    const rest: BucketJob[] = []
+    for (const job of jobs) {
+      if (room > 0 && job.scheduledAt.getTime() <= horizon) {
+        taken.push(job)
+        room--
+      } else {
+        rest.push(job)
+      }
+    }
+    for (const job of taken) this.notInAgent.add(job.id)
+    this.accept(taken)
+    return rest
+  }
+
+  /** Jobs this runner holds (waiting or running). */
+  jobIds(): string[] {
+    return [...this.running.keys(), ...this.waiting.map((j) => j.id)]
+  }
+
   private async fetchLoop(): Promise<void> {
     let idle = 25
     while (this.state === 'running') {
@@ -129,7 +165,7 @@ export class BucketRunner {
   private accept(jobs: BucketJob[]): void {
     const now = this.o.clock.now()
     for (const job of jobs) {
-      if (this.running.has(job.id) || this.waiting.some((w) => w.id === job.id)) continue
+      if (this.running.has(job.id) || this.finished.has(deliveryKey(job)) || this.waiting.some((w) => w.id === job.id)) continue
       this.o.reporter.mark({ id: job.id, bucketId: job.bucketId, status: 'Queued', attempt: job.attempts, workerId: this.o.workerId, at: now })
       const at = this.waiting.findIndex((w) => w.scheduledAt > job.scheduledAt)
       if (at === -1) this.waiting.push(job)
@@ -175,7 +211,9 @@ export class BucketRunner {
         entry.settled = true
         clearTimeout(entry.timer)
         this.running.delete(job.id)
-        reporter.report({ job, attempt, workerId, startedAt, endedAt: clock.now(), outcome, error, result: safeResult(result), permanent })
+        this.remember(deliveryKey(job))
+        const inAgent = !this.notInAgent.delete(job.id)
+        reporter.report({ job, attempt, workerId, startedAt, endedAt: clock.now(), outcome, error, result: safeResult(result), permanent, inAgent })
         recordAttemptFinished(job.definition, outcome)
         resolveDone()
         this.dispatch()
@@ -223,6 +261,11 @@ export class BucketRunner {
       )
   }
 
+  private remember(key: string): void {
+    this.finished.add(key)
+    if (this.finished.size > REMEMBER_FINISHED) this.finished.delete(this.finished.values().next().value!)
+  }
+
   /** A job was cancelled in the master: abort it if running, drop it if waiting. */
   cancel(jobId: string): boolean {
     const running = this.running.get(jobId)
@@ -234,20 +277,22 @@ export class BucketRunner {
     const at = this.waiting.findIndex((w) => w.id === jobId)
     if (at >= 0) {
       this.waiting.splice(at, 1)
+      this.notInAgent.delete(jobId)
       return true
     }
     return false
   }
 
   /**
-   * Graceful stop: no more fetching; running handlers get up to `graceMs` to finish, then are
-   * aborted and recorded as Interrupted. Returns the jobs that never started (to hand back).
+   * Graceful stop: no more fetching; jobs not started are dropped from memory (the master still
+   * records them in this bucket, and the hand-back moves them on); running handlers get up to
+   * `graceMs` to finish, then are aborted and recorded as Interrupted.
    */
-  async complete(graceMs: number): Promise<BucketJob[]> {
+  async complete(graceMs: number): Promise<void> {
     if (this.state === 'running') this.state = 'completing'
     this.wake()
     if (this.dueTimer) clearTimeout(this.dueTimer)
-    const unstarted = this.waiting.splice(0)
+    this.waiting.splice(0)
     const all = Promise.all([...this.running.values()].map((r) => r.done))
     const graceOver = new Promise<'grace'>((resolve) => setTimeout(() => resolve('grace'), graceMs).unref())
     if ((await Promise.race([all.then(() => 'done' as const), graceOver])) === 'grace') {
@@ -258,7 +303,6 @@ export class BucketRunner {
     }
     await this.loop
     this.state = 'stopped'
-    return unstarted
   }
 
   /** Immediate stop (this worker was declared dead: its buckets are being drained elsewhere). */
@@ -274,6 +318,10 @@ export class BucketRunner {
     this.running.clear()
     this.wake()
   }
+}
+
+function deliveryKey(job: BucketJob): string {
+  return `${job.id}:${job.attempts}`
 }
 
 function errorText(error: unknown): string {

@@ -15,6 +15,11 @@ export interface ReporterDeps {
   onRetry?: (job: BucketJob) => void
   /** Coalescing delay: marks and results arriving within it share one statement. */
   flushDelayMs?: number
+  /**
+   * Shortest time between the starts of two flushes. Under load, results accumulate meanwhile, so
+   * a flush carries hundreds of jobs and the master cost per job falls as throughput rises.
+   */
+  minFlushIntervalMs?: number
 }
 
 /**
@@ -26,7 +31,9 @@ export interface ReporterDeps {
 export class ResultReporter {
   private marks = new Map<string, JobMark>()
   private reports: AttemptReport[] = []
-  private agentPending: { done: Array<{ bucketId: string; jobId: string }>; retried: BucketJob[] } = { done: [], retried: [] }
+  /** Agent work still to do: copies to remove, retries to put back, retries of in-memory jobs to push. */
+  private agentPending: { done: Array<{ bucketId: string; jobId: string }>; retried: BucketJob[]; pushed: BucketJob[] } = { done: [], retried: [], pushed: [] }
+  private lastFlushStart = 0
   private timer: NodeJS.Timeout | null = null
   private flushing: Promise<void> | null = null
   private failures = 0
@@ -65,13 +72,16 @@ export class ResultReporter {
   }
 
   private isIdle(): boolean {
-    return this.backlog === 0 && this.agentPending.done.length === 0 && this.agentPending.retried.length === 0 && !this.flushing
+    const agent = this.agentPending
+    return this.backlog === 0 && agent.done.length + agent.retried.length + agent.pushed.length === 0 && !this.flushing
   }
 
   private schedule(delay = this.deps.flushDelayMs ?? 10): void {
     if (this.timer || this.flushing) return
+    const spacing = this.lastFlushStart + (this.deps.minFlushIntervalMs ?? 50) - Date.now()
     this.timer = setTimeout(() => {
       this.timer = null
+      this.lastFlushStart = Date.now()
       this.flushing = this.flush().finally(() => {
         this.flushing = null
         if (!this.isIdle()) {
@@ -80,7 +90,7 @@ export class ResultReporter {
           for (const wake of this.idleWaiters.splice(0)) wake()
         }
       })
-    }, delay)
+    }, Math.max(delay, spacing))
   }
 
   private async flush(): Promise<void> {
@@ -113,19 +123,24 @@ export class ResultReporter {
       return
     }
     this.reported += reports.length
-    for (const p of plans) {
-      if (p.agent.kind === 'retry' && applied.has(p.transition.id)) this.agentPending.retried.push(p.agent.job)
-      else this.agentPending.done.push({ bucketId: p.history.bucketId!, jobId: p.transition.id })
-    }
-    const { done, retried } = this.agentPending
-    this.agentPending = { done: [], retried: [] }
+    plans.forEach((p, i) => {
+      const inAgent = reports[i]!.inAgent !== false
+      const retry = p.agent.kind === 'retry' && applied.has(p.transition.id) ? p.agent.job : null
+      if (retry) (inAgent ? this.agentPending.retried : this.agentPending.pushed).push(retry)
+      else if (inAgent) this.agentPending.done.push({ bucketId: p.history.bucketId!, jobId: p.transition.id })
+    })
+    const { done, retried, pushed } = this.agentPending
+    this.agentPending = { done: [], retried: [], pushed: [] }
     try {
       await agent.settle(done, retried)
+      await agent.pushToBuckets(pushed)
       this.failures = 0
-      for (const job of retried) this.deps.onRetry?.(job)
+      for (const job of [...retried, ...pushed]) this.deps.onRetry?.(job)
     } catch (error) {
+      // Both writes are idempotent: keep everything and redo it.
       this.agentPending.done.push(...done)
       this.agentPending.retried.push(...retried)
+      this.agentPending.pushed.push(...pushed)
       this.failures++
       logger.warn({ err: error }, 'agent unreachable: settlements kept in memory and retried')
     }

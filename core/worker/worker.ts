@@ -66,8 +66,9 @@ export class Worker {
   private buckets: BucketRecord[] = []
   private reporter: ResultReporter | null = null
   private readonly intervals: NodeJS.Timeout[] = []
-  private readonly ingestSleeper = new Sleeper()
-  private ingestLoop: Promise<void> | null = null
+  /** Two ingest loops: one claims the next inbox batch while the other writes the master. */
+  private readonly ingestSleepers = [new Sleeper(), new Sleeper()]
+  private ingestLoops: Array<Promise<void>> = []
   private unsubscribe: (() => Promise<void>) | null = null
   private stateValue: WorkerState = 'new'
   private stoppedResolve!: () => void
@@ -130,10 +131,11 @@ export class Worker {
       })
       await this.createBuckets()
       this.unsubscribe = await this.agent.subscribe((signal) => this.onSignal(signal))
-      this.ingestLoop = this.runIngest()
+      this.ingestLoops = this.ingestSleepers.map((sleeper) => this.runIngest(sleeper))
     }
     // These three keep running in Archive mode: liveness and settings, not job data.
     this.every(this.ctx.config.heartbeatIntervalMs, 'heartbeat', () => this.heartbeat(), true)
+    if (this.duties.execute) this.every(this.ctx.config.heartbeatIntervalMs, 'cancellations', () => this.abortCancelledJobs())
     this.every(this.timings.settingsRefreshMs, 'settings', async () => void (await this.ctx.refreshSettings()), true)
     this.every(this.timings.connectionsMs, 'connections-seen', () => recordConnectionsSeen(this.ctx, this.drainableConnections()), true)
     if (this.duties.coordinate) {
@@ -214,23 +216,26 @@ export class Worker {
   }
 
   private onSignal(signal: AgentSignal): void {
-    if (signal.kind === 'inbox') this.ingestSleeper.wake()
+    if (signal.kind === 'inbox') for (const sleeper of this.ingestSleepers) sleeper.wake()
     else if (signal.kind === 'bucket') this.runners.get(signal.bucketId)?.wake()
     else this.runners.get(signal.bucketId)?.cancel(signal.jobId)
   }
 
-  private async runIngest(): Promise<void> {
+  private async runIngest(sleeper: Sleeper): Promise<void> {
     let idle = 25
     while (this.stateValue === 'running') {
       if (this.ctx.settings.mode === 'Archive') {
-        await this.ingestSleeper.sleep(this.timings.maxIdleMs)
+        await sleeper.sleep(this.timings.maxIdleMs)
         continue
       }
       try {
         const now = this.ctx.clock.now()
         const messages = await this.agent.claimInbox(this.config.batchSize, 60_000, this.id, now)
         if (messages.length > 0) {
-          const { assigned } = await ingestMessages(this.ctx, this.agent, messages, this.id)
+          const { assigned } = await ingestMessages(this.ctx, this.agent, messages, {
+            preferOwner: this.id,
+            handOver: (bucketId, jobs) => this.runners.get(bucketId)?.offer(jobs) ?? jobs,
+          })
           this.ingested += messages.length
           for (const bucketId of new Set(assigned.map((j) => j.bucketId))) this.runners.get(bucketId)?.wake()
           idle = 25
@@ -240,7 +245,7 @@ export class Worker {
         this.logger.warn({ err: error }, 'ingest failed; claimed messages return after their lease')
         idle = Math.min(idle * 4, 5000)
       }
-      await this.ingestSleeper.sleep(idle)
+      await sleeper.sleep(idle)
       idle = Math.min(idle * 2, this.timings.maxIdleMs)
     }
   }
@@ -254,6 +259,19 @@ export class Worker {
       this.logger.info('stop requested through the cluster; stopping gracefully')
       void this.stop()
     }
+  }
+
+  /**
+   * Cancellation reaches a running handler through the transport's signal where there is one
+   * (PostgreSQL NOTIFY, NATS); MySQL and SQL Server cannot push, and a signal may be lost. So the
+   * worker also asks the master, once per heartbeat period in one statement, which of the jobs it
+   * holds were cancelled, and aborts them.
+   */
+  private async abortCancelledJobs(): Promise<void> {
+    const held = [...this.runners.values()].flatMap((r) => r.jobIds().map((id) => ({ id, runner: r })))
+    if (held.length === 0) return
+    const cancelled = new Set((await this.ctx.master.getJobs(this.ctx.clusterId, held.map((h) => h.id))).filter((j) => j.status === 'Cancelled').map((j) => j.id))
+    for (const h of held) if (cancelled.has(h.id)) h.runner.cancel(h.id)
   }
 
   /**
@@ -295,14 +313,14 @@ export class Worker {
     if (this.stateValue !== 'running') return this.stopped
     this.stateValue = 'stopping'
     for (const t of this.intervals) clearInterval(t)
-    this.ingestSleeper.wake()
+    for (const sleeper of this.ingestSleepers) sleeper.wake()
     const now = this.ctx.clock.now()
     try {
       for (const bucket of this.buckets) {
         await this.ctx.master.transitionBucket(bucket.id, { from: ['Active'], expectOwner: this.id, to: 'Completing' }, now)
       }
       this.ctx.directory.invalidate()
-      await this.ingestLoop
+      await Promise.all(this.ingestLoops)
       await Promise.all([...this.runners.values()].map((r) => r.complete(this.config.gracePeriodMs)))
       if (this.reporter && !(await this.reporter.drain())) this.logger.error('some results could not be written before stopping')
       for (const bucket of this.buckets) {
@@ -330,7 +348,7 @@ export class Worker {
     for (const t of this.intervals) clearInterval(t)
     for (const runner of this.runners.values()) runner.halt()
     this.reporter?.dispose()
-    this.ingestSleeper.wake()
+    for (const sleeper of this.ingestSleepers) sleeper.wake()
     await this.unsubscribe?.().catch(() => {})
     this.stoppedResolve()
   }
