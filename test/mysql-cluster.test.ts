@@ -1,6 +1,7 @@
 import { afterEach, expect, test } from 'vitest'
 import type { RowDataPacket } from 'mysql2/promise'
 import type { TestCluster } from './support/cluster.js'
+import { sleep as sleepJob } from '../jobs/definitions.js'
 import { MYSQL_MASTER_URL, mysqlQuery, startMySqlCluster } from './support/mysql.js'
 import { waitFor } from './support/wait.js'
 
@@ -59,3 +60,20 @@ test('jobs held by a crashed worker are recovered and run by another worker', as
   }
   expect(recoveryMs).toBeLessThan(30_000)
 }, 60_000)
+
+test('cancelling a running job on a transport without push still aborts its handler', async () => {
+  // MariaDB cannot push signals: the worker learns of the cancellation from the master, once per heartbeat.
+  const c = (cluster = await startMySqlCluster())
+  await c.startWorker()
+  const { id } = await c.producer.enqueue(sleepJob, { ms: 60_000 })
+  await waitFor('running', async () => (await c.ctx.master.getJob('test', id))?.status === 'Processing', 10_000)
+  const cancelled = Date.now()
+  expect(await c.ctx.master.cancelJob('test', id, new Date())).not.toBeNull()
+  const attempts = await waitFor('a Cancelled attempt', async () => {
+    const list = await c.ctx.master.listAttempts('test', id)
+    return list.length > 0 ? list : null
+  }, 10_000)
+  expect(attempts.map((a) => a.outcome)).toEqual(['Cancelled'])
+  // The test cluster heartbeats every 200 ms; the handler stopped long before its 60 s.
+  expect(Date.now() - cancelled).toBeLessThan(3000)
+}, 30_000)
