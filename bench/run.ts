@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { benchEngine } from './engine.js'
 import { postgresCommitFloor } from './floors.js'
+import { ensureMySqlBenchDatabase, MYSQL_BENCH_AGENT_URL, mysqlCommitFloor } from './mysql.js'
 import { machine, meets, tsvHeader, tsvLine, type Figure } from './lib.js'
 
 const { values } = parseArgs({
@@ -26,9 +27,16 @@ const workerEnv = Object.fromEntries(
   }),
 )
 const PG = process.env.JM_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432'
-const TRANSPORTS = ['postgres'] as const
-const wanted = values.transport === 'all' ? [...TRANSPORTS] : [values.transport!]
+const TRANSPORTS = ['postgres', 'mysql'] as const
+const wanted = (values.transport === "all" ? [...TRANSPORTS] : [values.transport!]) as Array<(typeof TRANSPORTS)[number]>
 for (const t of wanted) if (!(TRANSPORTS as readonly string[]).includes(t)) throw new Error(`--transport must be one of ${TRANSPORTS.join(', ')} or all (got "${t}")`)
+
+/** Targets of the benchmarks issue, per transport (a relative target is a fraction of the transport's floor). */
+const COMMON: Record<string, Figure['target']> = { master_statements_per_job: { op: '<=', value: 0.05 }, worker_rss_mb: { op: '<=', value: 200 } }
+const TARGETS: Record<(typeof TRANSPORTS)[number], Record<string, Figure['target']>> = {
+  postgres: { ...COMMON, enqueue_single_per_s: { op: '>=', value: 0.7, relative: true }, drain_per_s: { op: '>=', value: 20_000 }, latency_p50_ms: { op: '<=', value: 10 } },
+  mysql: { ...COMMON, drain_per_s: { op: '>=', value: 10_000 }, latency_p50_ms: { op: '<=', value: 100 } },
+}
 
 const durationMs = values.quick ? 2000 : 5000
 const drainJobs = values.quick ? 5000 : 20_000
@@ -48,21 +56,28 @@ async function main(): Promise<void> {
   const masterUrl = `${PG}/jm_bench_master`
   const figures: Figure[] = []
   for (const transport of wanted) {
+    let agentUrl: string
+    let floor: { name: string; value: number }
     if (transport === 'postgres') {
-      const agentUrl = `${PG}/jm_bench_agent`
+      agentUrl = `${PG}/jm_bench_agent`
       log('[postgres] floor: single-row INSERT commits, 16 connections')
-      const floor = { name: 'insert_commits_per_s', value: await postgresCommitFloor(agentUrl, durationMs) }
+      floor = { name: 'insert_commits_per_s', value: await postgresCommitFloor(agentUrl, durationMs) }
       figures.push({ name: 'floor_insert_commits_per_s', transport, value: floor.value, unit: 'commits/s', notes: 'single-row INSERT, autocommit, 16 connections (synchronous_commit=on)' })
-      const engine = await benchEngine({ transport, masterUrl, agentUrl, drainJobs, durationMs, latencyRate: 200, latencySeconds: values.quick ? 3 : 10, workerEnv, log })
-      for (const f of engine) {
-        if (f.name === 'enqueue_single_per_s') Object.assign(f, { floor, target: { op: '>=', value: 0.7, relative: true } })
-        if (f.name === 'drain_per_s') f.target = { op: '>=', value: 20_000 }
-        if (f.name === 'latency_p50_ms') f.target = { op: '<=', value: 10 }
-        if (f.name === 'master_statements_per_job') f.target = { op: '<=', value: 0.05 }
-        if (f.name === 'worker_rss_mb') f.target = { op: '<=', value: 200 }
-      }
-      figures.push(...engine)
+    } else {
+      await ensureMySqlBenchDatabase()
+      agentUrl = MYSQL_BENCH_AGENT_URL
+      log('[mysql] floor: single-row INSERT commits, 16 connections')
+      floor = { name: 'insert_commits_per_s', value: await mysqlCommitFloor(durationMs) }
+      figures.push({ name: 'floor_insert_commits_per_s', transport, value: floor.value, unit: 'commits/s', notes: 'MariaDB 10.11 single-row INSERT, autocommit, 16 connections (server defaults)' })
     }
+    const engine = await benchEngine({ transport, masterUrl, agentUrl, drainJobs, durationMs, latencyRate: 200, latencySeconds: values.quick ? 3 : 10, workerEnv, log })
+    const targets = TARGETS[transport]
+    for (const f of engine) {
+      if (f.name === 'enqueue_single_per_s') f.floor = floor
+      const target = targets[f.name]
+      if (target) f.target = target
+    }
+    figures.push(...engine)
   }
   process.stdout.write(`${tsvHeader()}\n${figures.map(tsvLine).join('\n')}\n`)
   const result = { at: new Date().toISOString(), machine: machine(), quick: values.quick, figures: figures.map((f) => ({ ...f, met: meets(f) })) }
