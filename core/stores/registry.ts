@@ -48,6 +48,11 @@ const providers: Record<string, () => Promise<Provider>> = {
       agent: (name, url, o) => new MssqlAgentStore(name, url, o.tablePrefix, { poolSize: o.poolSize }),
     }
   },
+  // NATS JetStream carries in-flight work only: it is never a master.
+  nats: async () => {
+    const { NatsAgentStore } = await import('../providers/nats/index.js')
+    return { agent: (name, url, o) => new NatsAgentStore(name, url, o.tablePrefix) }
+  },
 }
 providers.postgresql = providers.postgres!
 providers.sqlserver = providers.mssql!
