@@ -71,6 +71,8 @@ export class Worker {
   private ingestLoops: Array<Promise<void>> = []
   private unsubscribe: (() => Promise<void>) | null = null
   private stateValue: WorkerState = 'new'
+  /** This worker's unbroken contact with the master, from its heartbeats (see `watchingSince`). */
+  private masterContact: { since: Date; last: Date } | null = null
   private stoppedResolve!: () => void
   /** Resolves when the worker has stopped (gracefully, or on a remote stop request). */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.stoppedResolve = resolve))
@@ -146,7 +148,7 @@ export class Worker {
       this.every(this.timings.retentionMs, 'retention', () => enforceRetention(this.ctx))
     }
     if (this.duties.drain) {
-      this.every(this.timings.reapMs, 'reap', () => reapDeadWorkers(this.ctx))
+      this.every(this.timings.reapMs, 'reap', () => reapDeadWorkers(this.ctx, { watchingSince: this.watchingSince() }))
       this.every(this.timings.drainMs, 'drain', () => drainLostBuckets(this.ctx, this.id, this.drainableConnections()))
     }
     this.logger.info({ id: this.id, buckets: this.buckets.length }, 'worker started')
@@ -172,6 +174,7 @@ export class Worker {
       host: hostname(),
       pid: process.pid,
     })
+    this.masterContact = { since: now, last: now }
   }
 
   private async createBuckets(): Promise<void> {
@@ -251,7 +254,18 @@ export class Worker {
   }
 
   private async heartbeat(): Promise<void> {
-    const answer = await this.ctx.master.heartbeat(this.id, this.ctx.clock.now())
+    let answer: Awaited<ReturnType<typeof this.ctx.master.heartbeat>>
+    try {
+      answer = await this.ctx.master.heartbeat(this.id, this.ctx.clock.now())
+    } catch (error) {
+      this.masterContact = null
+      throw error
+    }
+    const back = this.ctx.clock.now()
+    // A heartbeat that comes back more than two periods after the previous one ends the streak:
+    // the master was out of reach in between, however the query itself ended.
+    const contact = this.masterContact
+    this.masterContact = contact && back.getTime() - contact.last.getTime() <= 2 * this.ctx.config.heartbeatIntervalMs ? { since: contact.since, last: back } : { since: back, last: back }
     if (this.stateValue !== 'running') return
     if (answer === null) {
       await this.rejoin()
@@ -259,6 +273,16 @@ export class Worker {
       this.logger.info('stop requested through the cluster; stopping gracefully')
       void this.stop()
     }
+  }
+
+  /**
+   * Since when this worker has reached the master without a gap: what its reaper may count
+   * other workers' silence from (null while the master does not answer its heartbeats).
+   */
+  private watchingSince(): Date | null {
+    const contact = this.masterContact
+    if (!contact || this.ctx.clock.now().getTime() - contact.last.getTime() > 2 * this.ctx.config.heartbeatIntervalMs) return null
+    return contact.since
   }
 
   /**
