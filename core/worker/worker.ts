@@ -14,7 +14,7 @@ import { retireBucket } from '../coordinator/retire-bucket.js'
 import { ingestMessages } from '../ingest.js'
 import type { Logger } from '../logger.js'
 import { MODE_DUTIES, PRIORITIES, type BucketRecord } from '../model.js'
-import type { AgentSignal, AgentStore } from '../stores/agent.js'
+import type { AgentSignal, AgentStore, InboxMessage } from '../stores/agent.js'
 import { BucketRunner } from './bucket-runner.js'
 import { ResultReporter } from './reporter.js'
 import { Sleeper } from './sleeper.js'
@@ -226,6 +226,11 @@ export class Worker {
 
   private async runIngest(sleeper: Sleeper): Promise<void> {
     let idle = 25
+    // A batch whose ingest failed (the master was unreachable) is retried while its lease lasts,
+    // rather than left to wait out the lease while this loop claims more it cannot ingest either.
+    let held: { messages: InboxMessage[]; leaseEndsAt: number } | null = null
+    // If this worker dies holding a claim, the messages come back when it would be declared dead.
+    const leaseMs = this.ctx.config.workerDeadAfterMs
     while (this.stateValue === 'running') {
       if (this.ctx.settings.mode === 'Archive') {
         await sleeper.sleep(this.timings.maxIdleMs)
@@ -233,19 +238,22 @@ export class Worker {
       }
       try {
         const now = this.ctx.clock.now()
-        const messages = await this.agent.claimInbox(this.config.batchSize, 60_000, this.id, now)
+        if (held && held.leaseEndsAt <= now.getTime()) held = null
+        const messages: InboxMessage[] = held?.messages ?? (await this.agent.claimInbox(this.config.batchSize, leaseMs, this.id, now))
         if (messages.length > 0) {
+          held ??= { messages, leaseEndsAt: now.getTime() + leaseMs }
           const { assigned } = await ingestMessages(this.ctx, this.agent, messages, {
             preferOwner: this.id,
             handOver: (bucketId, jobs) => this.runners.get(bucketId)?.offer(jobs) ?? jobs,
           })
+          held = null
           this.ingested += messages.length
           for (const bucketId of new Set(assigned.map((j) => j.bucketId))) this.runners.get(bucketId)?.wake()
           idle = 25
           if (messages.length === this.config.batchSize) continue
         }
       } catch (error) {
-        this.logger.warn({ err: error }, 'ingest failed; claimed messages return after their lease')
+        this.logger.warn({ err: error }, 'ingest failed; the claimed messages are retried while their lease lasts')
         idle = Math.min(idle * 4, 5000)
       }
       await sleeper.sleep(idle)
