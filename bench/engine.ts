@@ -11,6 +11,7 @@ import { noop } from '../jobs/definitions.js'
 import { handlers } from '../jobs/handlers.js'
 import { closedLoop, percentile, rssMb, type Figure } from './lib.js'
 import { dropMySqlBenchTables } from './mysql.js'
+import { deleteNatsBenchStreams } from './nats.js'
 
 export interface EngineBenchOptions {
   transport: string
@@ -144,6 +145,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
 
 async function dropBenchTables(o: EngineBenchOptions, prefix: string): Promise<void> {
   if (o.agentUrl.startsWith('mysql')) await dropMySqlBenchTables(prefix)
+  if (o.agentUrl.startsWith('nats')) await deleteNatsBenchStreams(prefix)
   for (const url of new Set([o.masterUrl, o.agentUrl].filter((u) => u.startsWith('postgres')))) {
     const sql = postgres(url, { max: 1, onnotice: () => {} })
     const tables = await sql<{ t: string }[]>`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE ${`${prefix}%`}`

@@ -9,6 +9,7 @@ import postgres from 'postgres'
 import { benchEngine } from './engine.js'
 import { postgresCommitFloor } from './floors.js'
 import { ensureMySqlBenchDatabase, MYSQL_BENCH_AGENT_URL, mysqlCommitFloor } from './mysql.js'
+import { NATS_BENCH_URL, natsPublishFloor } from './nats.js'
 import { machine, meets, tsvHeader, tsvLine, type Figure } from './lib.js'
 
 const { values } = parseArgs({
@@ -27,7 +28,7 @@ const workerEnv = Object.fromEntries(
   }),
 )
 const PG = process.env.JM_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432'
-const TRANSPORTS = ['postgres', 'mysql'] as const
+const TRANSPORTS = ['postgres', 'mysql', 'nats'] as const
 const wanted = (values.transport === "all" ? [...TRANSPORTS] : [values.transport!]) as Array<(typeof TRANSPORTS)[number]>
 for (const t of wanted) if (!(TRANSPORTS as readonly string[]).includes(t)) throw new Error(`--transport must be one of ${TRANSPORTS.join(', ')} or all (got "${t}")`)
 
@@ -36,6 +37,7 @@ const COMMON: Record<string, Figure['target']> = { master_statements_per_job: { 
 const TARGETS: Record<(typeof TRANSPORTS)[number], Record<string, Figure['target']>> = {
   postgres: { ...COMMON, enqueue_single_per_s: { op: '>=', value: 0.7, relative: true }, drain_per_s: { op: '>=', value: 20_000 }, latency_p50_ms: { op: '<=', value: 10 } },
   mysql: { ...COMMON, drain_per_s: { op: '>=', value: 10_000 }, latency_p50_ms: { op: '<=', value: 100 } },
+  nats: { ...COMMON, enqueue_single_per_s: { op: '>=', value: 0.7, relative: true }, drain_per_s: { op: '>=', value: 20_000 }, latency_p50_ms: { op: '<=', value: 5 } },
 }
 
 const durationMs = values.quick ? 2000 : 5000
@@ -63,6 +65,11 @@ async function main(): Promise<void> {
       log('[postgres] floor: single-row INSERT commits, 16 connections')
       floor = { name: 'insert_commits_per_s', value: await postgresCommitFloor(agentUrl, durationMs) }
       figures.push({ name: 'floor_insert_commits_per_s', transport, value: floor.value, unit: 'commits/s', notes: 'single-row INSERT, autocommit, 16 connections (synchronous_commit=on)' })
+    } else if (transport === 'nats') {
+      agentUrl = NATS_BENCH_URL
+      log('[nats] floor: acknowledged JetStream publishes, 16 in flight')
+      floor = { name: 'acked_publishes_per_s', value: await natsPublishFloor(durationMs) }
+      figures.push({ name: 'floor_acked_publishes_per_s', transport, value: floor.value, unit: 'publishes/s', notes: 'NATS 2.9 JetStream, file storage, 16 publishes in flight, each awaiting its PubAck' })
     } else {
       await ensureMySqlBenchDatabase()
       agentUrl = MYSQL_BENCH_AGENT_URL

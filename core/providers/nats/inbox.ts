@@ -160,28 +160,25 @@ export class NatsInbox {
   }
 
   /**
-   * A receipt is the message's stream sequence. The claimer acks its own deliveries and waits for
-   * the server's confirmation; any other receipt (another process's claim, a lease that ran out)
-   * deletes the message by sequence. Repeated and unknown receipts are harmless.
+   * A receipt is the message's stream sequence. The claimer acks its own deliveries without a
+   * confirmation per message, then flushes once: a thousand-message claim costs one round trip,
+   * not a thousand. That is safe here: an ack that never arrives only re-delivers the message after
+   * the ack wait, and ingest is idempotent on the job id. Any other receipt (another process's
+   * claim, a lease that ran out) deletes the message by sequence. Repeated and unknown receipts
+   * are harmless.
    */
   async ack(receipts: string[]): Promise<void> {
-    const { nc, layout, timeoutMs } = this.s
-    await Promise.all(
-      [...new Set(receipts)].map(async (receipt) => {
-        const seq = Number(receipt)
-        if (!Number.isSafeInteger(seq) || seq <= 0) return
-        const delivery = this.held.release(receipt)
-        if (delivery) {
-          try {
-            await delivery.ackConfirmed(nc, timeoutMs)
-            return
-          } catch {
-            // fall through: delete it by sequence
-          }
-        }
-        await this.s.remove(layout.streams.inbox, seq)
-      }),
-    )
+    const { nc, layout } = this.s
+    const others: number[] = []
+    for (const receipt of new Set(receipts)) {
+      const seq = Number(receipt)
+      if (!Number.isSafeInteger(seq) || seq <= 0) continue
+      const delivery = this.held.release(receipt)
+      if (delivery) delivery.ack()
+      else others.push(seq)
+    }
+    await nc.flush()
+    await Promise.all(others.map((seq) => this.s.remove(layout.streams.inbox, seq)))
   }
 
   async depth(): Promise<number> {
