@@ -12,8 +12,16 @@ import { EMPTY, type Session } from './session.js'
 
 const ENQUEUED_AT = 'Jm-Enqueued-At'
 const BATCH = 'Jm-Batch'
-/** A batch member whose batch is not committed yet is offered again after this. */
-const UNCOMMITTED_RETRY_MS = 1000
+/**
+ * A batch member whose batch is not committed yet is offered again after as long as it has been
+ * waiting, between these bounds: a batch commits within moments of its members, so the first
+ * retries come quickly, and the members of an abandoned batch (its producer killed mid-write) come
+ * back ever more rarely instead of crowding out committed jobs until they are dropped.
+ */
+const UNCOMMITTED_RETRY_MIN_MS = 1000
+const UNCOMMITTED_RETRY_MAX_MS = 15_000
+/** Pulls one claim may make while everything it pulls is such a member (an abandoned batch ahead of committed jobs). */
+const MAX_PULLS_PER_CLAIM = 8
 /**
  * After this, a batch without its commit marker was abandoned by a failed enqueue: its members
  * are dropped — until they are older than the markers' lifetime, when a missing marker means an
@@ -103,9 +111,21 @@ export class NatsInbox {
 
   /**
    * Pull up to `limit` messages and hold them for `leaseMs` (see HeldDeliveries). Messages newer
-   * than `enqueuedBefore` are given back at once; the consumer delivers oldest first.
+   * than `enqueuedBefore` are given back at once; the consumer delivers oldest first. A pull that
+   * brought nothing but members of uncommitted batches is followed by another (a few at most), so
+   * an abandoned batch does not make claims come back empty while committed jobs wait behind it.
    */
   async claim(limit: number, leaseMs: number, now: Date, enqueuedBefore?: Date): Promise<InboxMessage[]> {
+    const claimed: InboxMessage[] = []
+    for (let round = 0; round < MAX_PULLS_PER_CLAIM; round++) {
+      const { pulled, deferred } = await this.pullOnce(limit, leaseMs, now, enqueuedBefore, claimed)
+      if (claimed.length > 0 || pulled < limit || deferred < pulled) break
+    }
+    return claimed
+  }
+
+  /** One pull: claimable messages go into `claimed`; says how many were pulled and how many were deferred uncommitted members. */
+  private async pullOnce(limit: number, leaseMs: number, now: Date, enqueuedBefore: Date | undefined, claimed: InboxMessage[]): Promise<{ pulled: number; deferred: number }> {
     const { nc, layout } = this.s
     const pulled = await pullAvailable(nc, layout.streams.inbox, layout.inboxConsumer, limit, this.s.timeoutMs)
     try {
@@ -114,8 +134,8 @@ export class NatsInbox {
       for (const d of pulled) d.nak()
       throw error
     }
-    const claimed: InboxMessage[] = []
     const givenBack: Array<Promise<void>> = []
+    let deferred = 0
     for (const d of pulled) {
       let envelope: JobEnvelope
       try {
@@ -133,7 +153,8 @@ export class NatsInbox {
       const age = now.getTime() - enqueuedAt
       if (batch && !this.committed.has(batch) && age < BATCH_MARKER_TTL_MS) {
         if (age > ABANDONED_AFTER_MS) d.term()
-        else d.nak(UNCOMMITTED_RETRY_MS)
+        else d.nak(Math.min(UNCOMMITTED_RETRY_MAX_MS, Math.max(UNCOMMITTED_RETRY_MIN_MS, age)))
+        deferred++
         continue
       }
       const receipt = String(d.streamSeq)
@@ -143,7 +164,7 @@ export class NatsInbox {
     // The next claim (by anyone) must find them again. (If a confirmation fails, the message
     // still comes back after the ack wait.)
     await Promise.allSettled(givenBack)
-    return claimed
+    return { pulled: pulled.length, deferred }
   }
 
   private async learnCommitted(pulled: Delivery[]): Promise<void> {
