@@ -5,6 +5,7 @@ import type { JobRegistry } from './definitions.js'
 import { createLogger, type Logger } from './logger.js'
 import type { ClusterSettings } from './model.js'
 import { BucketDirectory } from './routing.js'
+import type { StaticSchedule } from './schedules/spec.js'
 import type { AgentStore } from './stores/agent.js'
 import type { MasterStore } from './stores/master.js'
 import { openAgent, openMaster } from './stores/registry.js'
@@ -30,6 +31,8 @@ export function settingsFromConfig(config: JobMasterConfig): ClusterSettings {
  */
 export class ClusterContext {
   readonly directory: BucketDirectory
+  /** When this process opened the cluster: its static schedule declarations are as new as this. */
+  readonly openedAt: Date
   private current: ClusterSettings
 
   constructor(
@@ -40,7 +43,10 @@ export class ClusterContext {
     settings: ClusterSettings,
     readonly clock: Clock,
     readonly logger: Logger,
+    /** Schedules declared in this process's code; null: it declares none and syncs nothing. */
+    readonly staticSchedules: readonly StaticSchedule[] | null = null,
   ) {
+    this.openedAt = clock.now()
     this.current = settings
     this.directory = new BucketDirectory(master, config.clusterId, clock)
   }
@@ -82,6 +88,8 @@ export interface OpenClusterOptions {
   /** Agent connections to open (default: all configured). */
   agentNames?: string[]
   poolSize?: number
+  /** Schedules declared in code, synced at start-up by this process if it coordinates. */
+  staticSchedules?: readonly StaticSchedule[]
 }
 
 /**
@@ -105,7 +113,7 @@ export async function openCluster(config: JobMasterConfig, options: OpenClusterO
     const settings = await master.initCluster(settingsFromConfig(config), config.applyClusterSettings, now)
     warnOnSettingsDrift(settingsFromConfig(config), settings, logger)
     for (const a of wanted) await recordConnectionSeen(master, agents.get(a.name)!, a, config.clusterId, now, logger, 'start-up')
-    return new ClusterContext(config, master, agents, options.registry, settings, clock, logger)
+    return new ClusterContext(config, master, agents, options.registry, settings, clock, logger, options.staticSchedules ?? null)
   } catch (error) {
     await Promise.allSettled([master.close(), ...[...agents.values()].map((a) => a.close())])
     throw error

@@ -5,6 +5,8 @@ import type { Logger } from './logger.js'
 import { PRIORITIES, type Priority } from './model.js'
 import { DEFINITION_RULE, DEFINITION_PATTERN, NAME_PATTERN, NAME_RULE } from './names.js'
 
+export const RESERVED_DEFINITION_PREFIX = 'jobmaster:'
+
 export type PayloadSchema = v.GenericSchema<unknown, unknown>
 
 /** A job definition: what producers need to accept a job (no handler code). */
@@ -35,6 +37,8 @@ export function defineJob<S extends PayloadSchema>(options: DefineJobOptions<S>)
   const where = `job definition "${options.id}"`
   const issues: Array<{ path: string; message: string }> = []
   if (!DEFINITION_PATTERN.test(options.id)) issues.push({ path: `${where}.id`, message: `must be ${DEFINITION_RULE}` })
+  // The engine's own messages use this namespace (a schedule request travels as one in the inbox).
+  if (options.id.startsWith(RESERVED_DEFINITION_PREFIX)) issues.push({ path: `${where}.id`, message: `the "${RESERVED_DEFINITION_PREFIX}" namespace is reserved` })
   if (options.priority !== undefined && !PRIORITIES.includes(options.priority)) {
     issues.push({ path: `${where}.priority`, message: `must be one of ${PRIORITIES.join(', ')}` })
   }

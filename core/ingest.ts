@@ -2,6 +2,7 @@ import type { ClusterContext } from './cluster.js'
 import type { BucketJob, JobEnvelope } from './model.js'
 import { toBucketJob } from './outcomes.js'
 import { pickBucket } from './routing.js'
+import { ingestScheduleRequests } from './schedules/inbox.js'
 import type { AgentStore, InboxMessage } from './stores/agent.js'
 import type { NewMasterJob } from './stores/master.js'
 
@@ -31,12 +32,14 @@ export interface IngestOptions {
 export async function ingestMessages(ctx: ClusterContext, agent: AgentStore, messages: InboxMessage[], options: IngestOptions = {}): Promise<IngestResult> {
   const { preferOwner, handOver } = options
   if (messages.length === 0) return { assigned: [], held: 0 }
+  // Dynamic schedules travel through the inbox too (the producer never touches the master); the rest are jobs.
+  const jobMessages = await ingestScheduleRequests(ctx, messages)
   const now = ctx.clock.now()
   const settings = ctx.settings
   const horizon = now.getTime() + ctx.lookAheadMs(agent)
   const buckets = settings.mode === 'Active' ? (await ctx.directory.active()).filter((b) => b.agentConnection === agent.name) : []
 
-  const rows: NewMasterJob[] = messages.map(({ envelope }) => {
+  const rows: NewMasterJob[] = jobMessages.map(({ envelope }) => {
     const resolved = withDefaults(envelope, settings.defaultJobTimeoutMs, settings.defaultMaxRetries)
     const bucket = resolved.scheduledAt.getTime() <= horizon ? pickBucket(buckets, resolved, { preferOwner }) : null
     return bucket

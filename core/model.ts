@@ -116,6 +116,12 @@ export interface JobRecord {
   finishedAt: Date | null
   idempotencyKey: string | null
   lastError: string | null
+  /** The recurring schedule that created this job (null for jobs enqueued directly). */
+  scheduleId: string | null
+  /** The planned occurrence it runs; unique per schedule. Null for a "run now" of a schedule. */
+  occurrenceAt: Date | null
+  /** Handed to a bucket only once due, and skipped if its schedule's previous run is not finished (overlap policy `skip`). */
+  skipIfOverlapping: boolean
 }
 
 export interface AttemptRecord {
@@ -179,6 +185,71 @@ export interface ClusterSettings {
   timeZone: string
   /** null keeps finished jobs forever. */
   dataRetentionMs: number | null
+}
+
+export const SCHEDULE_STATUSES = ['Active', 'Paused', 'Cancelled', 'Completed', 'Inactive'] as const
+export type ScheduleStatus = (typeof SCHEDULE_STATUSES)[number]
+
+/** Static schedules are declared in code and synced at start-up; dynamic ones are created through the API. */
+export const SCHEDULE_KINDS = ['static', 'dynamic'] as const
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number]
+
+/**
+ * What happens to occurrences that were due while no coordinator planned them (downtime, a
+ * Passive cluster): `run-once` runs one catch-up for all of them, `skip` runs none (unless the
+ * latest is only a few seconds late), `run-all` runs each of them (at most the latest 100).
+ */
+export const MISFIRE_POLICIES = ['run-once', 'skip', 'run-all'] as const
+export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number]
+
+/** `skip`: an occurrence does not start while the schedule's previous run is not finished. */
+export const OVERLAP_POLICIES = ['allow', 'skip'] as const
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number]
+
+/**
+ * What a schedule runs and when, as stored. Defaults of the job definition are resolved when the
+ * schedule is created (so the coordinator needs no definitions); a null timeout or retry count
+ * takes the cluster's default when an occurrence is planned.
+ */
+export interface ScheduleSpec {
+  /** Static schedules: the name they are declared under (their identity). Dynamic: an optional label. */
+  name: string | null
+  definition: string
+  /** Exactly one of everyMs and cron is set. */
+  everyMs: number | null
+  /** 5 fields, or 6 with seconds first. */
+  cron: string | null
+  /** IANA zone of the cron expression; null: the cluster's. */
+  timeZone: string | null
+  payload: unknown
+  metadata: Record<string, string>
+  priority: Priority
+  lane: string | null
+  timeoutMs: number | null
+  maxRetries: number | null
+  /** Occurrences are strictly after startAfter and strictly before endBefore. */
+  startAfter: Date | null
+  endBefore: Date | null
+  misfirePolicy: MisfirePolicy
+  overlapPolicy: OverlapPolicy
+}
+
+export interface ScheduleRecord extends ScheduleSpec {
+  id: string
+  clusterId: string
+  kind: ScheduleKind
+  status: ScheduleStatus
+  /** Every occurrence up to this instant has been planned (created as a job, or skipped by the misfire policy). */
+  coveredUntil: Date
+  createdAt: Date
+  updatedAt: Date
+  statusChangedAt: Date
+  /** Raised by every change; changes are compare-and-set on it. */
+  version: number
+  /** Static schedules: hash of the declared spec, to notice when the code changed it. */
+  specHash: string | null
+  /** Static schedules: start time of the newest process that synced it (older code is ignored). */
+  syncedAt: Date | null
 }
 
 export function laneKey(lane: string | null): string {

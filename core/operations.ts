@@ -1,11 +1,12 @@
 import type { ClusterContext } from './cluster.js'
 import { ClusterModeError, JobMasterError, NotFoundError } from './errors.js'
-import type { ClusterMode, ClusterSettings, JobRecord, JobStatus, WorkerRecord } from './model.js'
+import type { ClusterMode, ClusterSettings, JobRecord, JobStatus, ScheduleRecord, ScheduleStatus, WorkerRecord } from './model.js'
+import { scheduledJob } from './schedules/plan.js'
 import type { JobTransition } from './stores/master.js'
 
 /**
  * Management operations: what an operator may do to a running cluster (cancel, retry,
- * reschedule, stop a worker, change the cluster mode). Each is a guarded change in the master,
+ * reschedule, stop a worker, change the cluster mode; pause, resume, cancel and run a schedule). Each is a guarded change in the master,
  * plus a signal to the bucket owner where the agent holds a copy. No HTTP here: the management
  * API calls these, and so can code.
  */
@@ -49,7 +50,7 @@ async function requireJob(ctx: ClusterContext, jobId: string): Promise<JobRecord
 }
 
 /** Drop the agent copy of a job and stop its owner from running it (or abort it if running). */
-async function signalBucketOwner(ctx: ClusterContext, job: JobRecord): Promise<boolean | null> {
+export async function signalBucketOwner(ctx: ClusterContext, job: JobRecord): Promise<boolean | null> {
   if (!job.bucketId || !job.agentConnection) return null
   const agent = ctx.agents.get(job.agentConnection)
   if (!agent) {
@@ -163,4 +164,108 @@ export async function changeClusterMode(ctx: ClusterContext, mode: ClusterMode):
   await ctx.master.updateCluster(settings, ctx.clock.now())
   await ctx.refreshSettings()
   return { previousMode: current.mode, settings }
+}
+
+// ---- recurring schedules
+
+export interface ScheduleOperationResult {
+  schedule: ScheduleRecord
+  previousStatus: ScheduleStatus
+  /** Planned occurrences already in a bucket, not started, now Cancelled (those still in the master are deleted). */
+  withdrawnFromBuckets: number
+  /** Of those, how many bucket owners could not be told: each may still run its copy once. */
+  ownersNotNotified: number
+}
+
+/** A concurrent change (the planner committing, another operator) is retried this many times. */
+const SCHEDULE_ATTEMPTS = 3
+
+async function requireSchedule(ctx: ClusterContext, scheduleId: string): Promise<ScheduleRecord> {
+  const schedule = await ctx.master.getSchedule(ctx.clusterId, scheduleId)
+  if (!schedule) throw new NotFoundError('schedule', scheduleId)
+  return schedule
+}
+
+/**
+ * A guarded change of a schedule: allowed only from `from` (a conflict otherwise), written
+ * compare-and-set on its version, with its planned occurrences withdrawn in the same transaction
+ * when asked; the owners of withdrawn ones already in a bucket are told to drop them.
+ */
+async function changeSchedule(
+  ctx: ClusterContext,
+  scheduleId: string,
+  operation: string,
+  from: readonly ScheduleStatus[],
+  change: (current: ScheduleRecord, now: Date) => ScheduleRecord,
+  withdrawOccurrences: boolean,
+): Promise<ScheduleOperationResult> {
+  await refuseInArchive(ctx, operation)
+  for (let attempt = 1; attempt <= SCHEDULE_ATTEMPTS; attempt++) {
+    const current = await requireSchedule(ctx, scheduleId)
+    if (!from.includes(current.status)) {
+      throw new OperationConflictError(`schedule/${scheduleId}`, current.status, `${operation} applies to a schedule that is ${from.join(' or ')}; schedule ${scheduleId} is ${current.status}`)
+    }
+    const now = ctx.clock.now()
+    const update = await ctx.master.updateSchedule(change(current, now), current.version, { withdrawOccurrences }, now)
+    if (!update.applied) continue
+    const notified = await Promise.all(update.cancelled.map((job) => signalBucketOwner(ctx, job)))
+    return {
+      schedule: await requireSchedule(ctx, scheduleId),
+      previousStatus: current.status,
+      withdrawnFromBuckets: update.cancelled.length,
+      ownersNotNotified: notified.filter((n) => n === false).length,
+    }
+  }
+  throw scheduleChangedMeanwhile(scheduleId)
+}
+
+function scheduleChangedMeanwhile(scheduleId: string): OperationConflictError {
+  return new OperationConflictError(`schedule/${scheduleId}`, null, `schedule ${scheduleId} kept changing while the operation ran; reload it and try again`)
+}
+
+/** Stop planning a schedule; occurrences planned and not started are withdrawn (a running one finishes). */
+export function pauseSchedule(ctx: ClusterContext, scheduleId: string): Promise<ScheduleOperationResult> {
+  return changeSchedule(ctx, scheduleId, 'pause', ['Active'], (s, now) => ({ ...s, status: 'Paused', statusChangedAt: now }), true)
+}
+
+/** Plan a paused schedule again, from now: occurrences that fell in the pause are not caught up. */
+export function resumeSchedule(ctx: ClusterContext, scheduleId: string): Promise<ScheduleOperationResult> {
+  return changeSchedule(
+    ctx,
+    scheduleId,
+    'resume',
+    ['Paused'],
+    (s, now) => ({ ...s, status: 'Active', statusChangedAt: now, coveredUntil: s.startAfter && s.startAfter.getTime() > now.getTime() ? s.startAfter : now }),
+    false,
+  )
+}
+
+/**
+ * End a schedule for good (a static one stays Cancelled when its code is deployed again);
+ * occurrences planned and not started are withdrawn, a running one finishes.
+ */
+export function cancelSchedule(ctx: ClusterContext, scheduleId: string): Promise<ScheduleOperationResult> {
+  return changeSchedule(ctx, scheduleId, 'cancel', ['Active', 'Paused', 'Inactive'], (s, now) => ({ ...s, status: 'Cancelled', statusChangedAt: now }), true)
+}
+
+/**
+ * Run a schedule's job once, now, outside its recurrence (also while Paused). It is not an
+ * occurrence, so the overlap policy does not hold it back; the coordinator routes it within a
+ * hand-over interval. The schedule's version is bumped like any change, so a plan in flight
+ * re-reads it.
+ */
+export async function runScheduleNow(ctx: ClusterContext, scheduleId: string): Promise<{ schedule: ScheduleRecord; job: JobRecord }> {
+  await refuseInArchive(ctx, 'run now')
+  for (let attempt = 1; attempt <= SCHEDULE_ATTEMPTS; attempt++) {
+    const current = await requireSchedule(ctx, scheduleId)
+    if (current.status !== 'Active' && current.status !== 'Paused') {
+      throw new OperationConflictError(`schedule/${scheduleId}`, current.status, `only an Active or Paused schedule can be run now; schedule ${scheduleId} is ${current.status}`)
+    }
+    const now = ctx.clock.now()
+    const job = scheduledJob(current, null, now, ctx.settings, now)
+    const inserted = await ctx.master.commitSchedulePlan(current, current.version, [job], now)
+    if (inserted === null) continue
+    return { schedule: await requireSchedule(ctx, scheduleId), job: await requireJob(ctx, job.envelope.id) }
+  }
+  throw scheduleChangedMeanwhile(scheduleId)
 }

@@ -52,6 +52,9 @@ const record: JobRecord = {
   finishedAt: null,
   idempotencyKey: null,
   lastError: null,
+  scheduleId: null,
+  occurrenceAt: null,
+  skipIfOverlapping: false,
 }
 const target: BucketRecord = { id: 'live', clusterId: 'c', agentConnection: 'a', priority: 'medium', lane: null, status: 'Active', ownerId: 'w2', createdAt: now, statusChangedAt: now }
 

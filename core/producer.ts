@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto'
+import * as v from 'valibot'
+import { v7 as uuidv7 } from 'uuid'
 import { systemClock, type Clock } from './clock.js'
 import type { AgentConfig } from './config.js'
 import type { JobDefinition, JobRegistry } from './definitions.js'
-import { buildEnvelope, buildEnvelopeFromRequest, type EnqueueOptions } from './envelope.js'
+import { parseDuration } from './durations.js'
+import { buildEnvelope, buildEnvelopeFromRequest, issuesFrom, type EnqueueOptions } from './envelope.js'
 import { ClusterModeError, TransportUnavailableError, ValidationError } from './errors.js'
 import type { ClusterMode, JobEnvelope } from './model.js'
+import { scheduleRequestEnvelope } from './schedules/inbox.js'
+import { buildScheduleSpec, scheduleRequestSchema, type ScheduleOptions } from './schedules/spec.js'
 import type { AgentStore } from './stores/agent.js'
 
 export interface EnqueuedJob {
@@ -13,6 +18,16 @@ export interface EnqueuedJob {
   /** True when an earlier request with the same idempotency key already created this job. */
   duplicate: boolean
 }
+
+/** A dynamic schedule accepted into an agent inbox; ingest creates it in the master (Active). */
+export interface AcceptedSchedule {
+  id: string
+  status: 'SavePending'
+  /** True when an earlier request with the same idempotency key already created this schedule. */
+  duplicate: boolean
+}
+
+export type ClientScheduleOptions = Omit<ScheduleOptions, 'every' | 'cron'> & { payload?: unknown; idempotencyKey?: string }
 
 export interface ProducerOptions {
   registry: JobRegistry
@@ -81,6 +96,37 @@ export class Producer {
     })
     if (issues.length > 0) throw new ValidationError(issues)
     return this.write(envelopes)
+  }
+
+  /**
+   * Create a dynamic schedule of `definition`. `expression` is an interval (milliseconds, or text
+   * such as "30s", "5m") or a cron expression (5 fields, or 6 with seconds first). Validated here
+   * in full, then written to an agent inbox like a job: the master is never touched.
+   */
+  async schedule<D extends JobDefinition>(definition: D, expression: string | number, options: ClientScheduleOptions = {}): Promise<AcceptedSchedule> {
+    this.options.registry.definition(definition.id)
+    const { payload, idempotencyKey, ...rest } = options
+    const recurrence = typeof expression === 'number' || parseDuration(expression) !== undefined ? { every: expression } : { cron: expression }
+    return this.writeSchedule(definition, payload, { ...rest, ...recurrence }, idempotencyKey)
+  }
+
+  /** Create a schedule from a request shaped like the `POST /v1/schedules` body (`definition` by id). */
+  async scheduleRequest(request: unknown): Promise<AcceptedSchedule> {
+    if (typeof request !== 'object' || request === null || Array.isArray(request)) throw ValidationError.single('(body)', 'must be a JSON object')
+    const { definition: definitionId, payload, idempotencyKey, ...rest } = request as Record<string, unknown>
+    const checkedId = v.safeParse(scheduleRequestSchema.entries.definition, definitionId)
+    if (!checkedId.success) throw new ValidationError(issuesFrom(checkedId.issues, 'definition'))
+    const definition = this.options.registry.definition(checkedId.output)
+    return this.writeSchedule(definition, payload, rest as ScheduleOptions, idempotencyKey)
+  }
+
+  private async writeSchedule(definition: JobDefinition, payload: unknown, options: ScheduleOptions, idempotencyKey: unknown): Promise<AcceptedSchedule> {
+    const key = v.safeParse(scheduleRequestSchema.entries.idempotencyKey, idempotencyKey)
+    if (!key.success) throw new ValidationError(issuesFrom(key.issues, 'idempotencyKey'))
+    const now = this.clock.now()
+    const spec = buildScheduleSpec(definition, payload, options, { now, maxMessageBytes: this.options.maxMessageBytes })
+    const [accepted] = await this.write([scheduleRequestEnvelope(spec, uuidv7(), now, key.output ?? null)])
+    return { id: accepted!.id, status: 'SavePending', duplicate: accepted!.duplicate }
   }
 
   private buildContext() {

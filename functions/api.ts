@@ -6,21 +6,36 @@ import { DAY } from '../core/durations.js'
 import { ClusterModeError, ConfigError, NotFoundError, ValidationError } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
 import { QUEUED_BUCKET_STATUSES, registerClusterMetrics } from '../core/metrics.js'
-import { CLUSTER_MODES, JOB_STATUSES, BUCKET_STATUSES, type BucketRecord, type JobStatus } from '../core/model.js'
+import { CLUSTER_MODES, JOB_STATUSES, BUCKET_STATUSES, SCHEDULE_KINDS, SCHEDULE_STATUSES, type BucketRecord, type JobStatus } from '../core/model.js'
 import { definitionIdSchema, nameSchema } from '../core/names.js'
-import { cancelJob, changeClusterMode, OperationConflictError, requestWorkerStop, rescheduleJob, retryFailedJob, type JobOperationResult } from '../core/operations.js'
+import {
+  cancelJob,
+  cancelSchedule,
+  changeClusterMode,
+  OperationConflictError,
+  pauseSchedule,
+  requestWorkerStop,
+  rescheduleJob,
+  resumeSchedule,
+  retryFailedJob,
+  runScheduleNow,
+  type JobOperationResult,
+  type ScheduleOperationResult,
+} from '../core/operations.js'
 import { durationSchema, issuesFrom } from '../core/schemas.js'
 import type { JobCursor, JobListFilter } from '../core/stores/master.js'
 import { authConfigured, authenticate, describePrincipal, roleAllows, type AuthEnv, type AuthSettings } from './auth.js'
 import { mountDashboard } from './dashboard/routes.js'
 import { errorResponse, readJson } from './http-errors.js'
-import { bucketView, clusterView, connectionView, jobSummaryView, jobView, workerView } from './views.js'
+import { bucketView, clusterView, connectionView, jobSummaryView, jobView, scheduleView, workerView } from './views.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const WORKER_ID = /^[A-Za-z0-9_.:-]{1,120}$/
 const DEFAULT_PAGE = 50
 const MAX_PAGE = 500
 const MAX_FUTURE_MS = 3650 * DAY
+const DEFAULT_SCHEDULES = 500
+const MAX_SCHEDULES = 5000
 
 export interface ApiAppOptions {
   auth: AuthSettings
@@ -40,6 +55,7 @@ const listQuerySchema = v.strictObject({
   definition: v.optional(definitionIdSchema),
   // An empty lane selects the default lane.
   lane: v.optional(v.union([v.literal(''), nameSchema], 'lane must be a lane name, or empty for the default lane')),
+  schedule: v.optional(v.pipe(v.string(), v.regex(UUID, 'schedule must be a schedule id (UUID)'))),
   createdFrom: v.optional(isoTime('createdFrom')),
   createdTo: v.optional(isoTime('createdTo')),
   limit: v.optional(
@@ -53,6 +69,14 @@ const metadataValueSchema = v.pipe(v.string(), v.maxLength(1000, 'metadata value
 const bucketQuerySchema = v.strictObject({
   status: v.optional(v.picklist(BUCKET_STATUSES, `status must be one of ${BUCKET_STATUSES.join(', ')}`)),
   connection: v.optional(nameSchema),
+})
+
+const scheduleQuerySchema = v.strictObject({
+  status: v.optional(v.picklist(SCHEDULE_STATUSES, `status must be one of ${SCHEDULE_STATUSES.join(', ')}`)),
+  kind: v.optional(v.picklist(SCHEDULE_KINDS, `kind must be one of ${SCHEDULE_KINDS.join(', ')}`)),
+  limit: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+$/, 'limit must be a whole number'), v.transform(Number), v.minValue(1, 'limit must be at least 1'), v.maxValue(MAX_SCHEDULES, `limit must be at most ${MAX_SCHEDULES}`)),
+  ),
 })
 
 const rescheduleSchema = v.strictObject({
@@ -110,6 +134,7 @@ function jobFilterFrom(c: Context): { filter: JobListFilter; limit: number; afte
     ...(q.status ? { status: q.status } : {}),
     ...(q.definition ? { definition: q.definition } : {}),
     ...(q.lane !== undefined ? { lane: q.lane === '' ? null : q.lane } : {}),
+    ...(q.schedule ? { scheduleId: q.schedule } : {}),
     ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
     ...(q.createdFrom ? { createdFrom: q.createdFrom } : {}),
     ...(q.createdTo ? { createdTo: q.createdTo } : {}),
@@ -120,6 +145,12 @@ function jobFilterFrom(c: Context): { filter: JobListFilter; limit: number; afte
 function jobIdParam(c: Context): string {
   const id = c.req.param('id') ?? ''
   if (!UUID.test(id)) throw ValidationError.single('id', 'must be a job id (UUID)')
+  return id
+}
+
+function scheduleIdParam(c: Context): string {
+  const id = c.req.param('id') ?? ''
+  if (!UUID.test(id)) throw ValidationError.single('id', 'must be a schedule id (UUID)')
   return id
 }
 
@@ -146,7 +177,8 @@ function operationResultView(result: JobOperationResult) {
  * metrics) and operate on it. Every `/v1` route and `/metrics` requires authentication; operations
  * also need the `operate` role and are logged (actor, operation, target, outcome). The dashboard
  * page and its assets are public: every call it makes carries the credential the user gives it.
- * Recurring schedules are not part of the engine yet, so neither are their endpoints.
+ * Schedules are created through the producer (`POST /v1/schedules`), which never touches the
+ * master; here they are listed and operated on.
  */
 export function createApiApp(ctx: ClusterContext, options: ApiAppOptions): Hono<AuthEnv> {
   if (!authConfigured(options.auth)) {
@@ -297,6 +329,43 @@ export function createApiApp(ctx: ClusterContext, options: ApiAppOptions): Hono<
       if (runAt.getTime() > ctx.clock.now().getTime() + MAX_FUTURE_MS) throw ValidationError.single('runAt', 'is more than 10 years ahead')
       const result = await rescheduleJob(ctx, id, runAt)
       return { body: operationResultView(result), detail: { previousStatus: result.previousStatus, runAt: runAt.toISOString(), ownerNotified: result.ownerNotified } }
+    }),
+  )
+
+  app.get('/v1/schedules', authn, async (c) => {
+    const q = parse(scheduleQuerySchema, c.req.query())
+    const schedules = await ctx.master.listSchedules(ctx.clusterId, { ...(q.status ? { status: q.status } : {}), ...(q.kind ? { kind: q.kind } : {}) }, q.limit ?? DEFAULT_SCHEDULES)
+    const now = ctx.clock.now()
+    return c.json({ schedules: schedules.map((s) => scheduleView(s, ctx.settings.timeZone, now)) })
+  })
+
+  app.get('/v1/schedules/:id', authn, async (c) => {
+    const id = scheduleIdParam(c)
+    const schedule = await ctx.master.getSchedule(ctx.clusterId, id)
+    if (!schedule) throw new NotFoundError('schedule', id)
+    return c.json(scheduleView(schedule, ctx.settings.timeZone, ctx.clock.now()))
+  })
+
+  const scheduleOperation = (name: string, path: string, run: (id: string) => Promise<ScheduleOperationResult>) =>
+    app.post(
+      `/v1/schedules/:id/${path}`,
+      authn,
+      operation(name, (c) => `schedule/${c.req.param('id')}`, async (c) => {
+        const result = await run(scheduleIdParam(c))
+        const detail = { previousStatus: result.previousStatus, withdrawnFromBuckets: result.withdrawnFromBuckets, ownersNotNotified: result.ownersNotNotified }
+        return { body: { schedule: scheduleView(result.schedule, ctx.settings.timeZone, ctx.clock.now()), ...detail }, detail }
+      }),
+    )
+  scheduleOperation('schedule.pause', 'pause', (id) => pauseSchedule(ctx, id))
+  scheduleOperation('schedule.resume', 'resume', (id) => resumeSchedule(ctx, id))
+  scheduleOperation('schedule.cancel', 'cancel', (id) => cancelSchedule(ctx, id))
+
+  app.post(
+    '/v1/schedules/:id/run',
+    authn,
+    operation('schedule.run-now', (c) => `schedule/${c.req.param('id')}`, async (c) => {
+      const { schedule, job } = await runScheduleNow(ctx, scheduleIdParam(c))
+      return { body: { schedule: scheduleView(schedule, ctx.settings.timeZone, ctx.clock.now()), job: jobView(job) }, detail: { jobId: job.id } }
     }),
   )
 

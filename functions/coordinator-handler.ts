@@ -6,6 +6,8 @@ import { openCluster, type ClusterContext } from '../core/cluster.js'
 import { configFromEnv } from '../core/config-env.js'
 import { JobRegistry } from '../core/definitions.js'
 import { createLogger } from '../core/logger.js'
+import { syncStaticSchedules } from '../core/schedules/static-sync.js'
+import { schedules } from '../jobs/schedules.js'
 import { coordinatorSettingsFromEnv, runCoordinator } from './coordinator.js'
 import { lambdaInvoker } from './lambda-invoke.js'
 
@@ -19,10 +21,21 @@ interface InvocationContext {
 }
 
 export async function handler(event: unknown, context?: InvocationContext) {
-  cluster ??= openCluster(configFromEnv(process.env), { registry: new JobRegistry(), logger }).catch((error) => {
-    cluster = null // try again on the next invocation
-    throw error
-  })
+  // A cold start syncs the static schedules bundled with this code (jobs/schedules.ts).
+  cluster ??= openCluster(configFromEnv(process.env), { registry: new JobRegistry(), logger })
+    .then(async (ctx) => {
+      try {
+        await syncStaticSchedules(ctx, schedules)
+        return ctx
+      } catch (error) {
+        await ctx.close()
+        throw error
+      }
+    })
+    .catch((error) => {
+      cluster = null // try again on the next invocation
+      throw error
+    })
   const ctx = await cluster
   const settings = coordinatorSettingsFromEnv(process.env)
   const self = process.env.JM_COORDINATOR_FUNCTION ?? context?.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME

@@ -2,7 +2,7 @@ import { toJsonSchemaDefs, type ConversionConfig, type JsonSchema } from '@valib
 import * as v from 'valibot'
 import type { JobDefinition } from '../core/definitions.js'
 import { API_KEY_HEADER } from './auth-api-key.js'
-import { acceptedBatchSchema, acceptedJobSchema, batchRequestSchema, errorBodySchema, jobRequestSchema } from './producer-schemas.js'
+import { acceptedBatchSchema, acceptedJobSchema, acceptedScheduleSchema, batchRequestSchema, errorBodySchema, jobRequestSchema, scheduleRequestSchema } from './producer-schemas.js'
 
 export interface ProducerOpenApiOptions {
   definitions: readonly JobDefinition[]
@@ -22,7 +22,15 @@ const FIELD_DESCRIPTIONS: Record<string, string> = {
   lane: "workload class; default: the definition's lane",
   priority: "default: the definition's priority",
   metadata: 'string map passed to the handler',
-  idempotencyKey: 'a retried request with the same key returns the first job instead of creating another (within JM_IDEMPOTENCY_WINDOW)',
+  idempotencyKey: 'a retried request with the same key returns the first job (or schedule) instead of creating another (within JM_IDEMPOTENCY_WINDOW)',
+  name: 'a label for the schedule',
+  every: 'schedules: run every this long, from startAfter (else creation): milliseconds ≥ 1000, or text such as "30s", "5m"',
+  cron: 'schedules: a cron expression, 5 fields or 6 with seconds first (give every or cron)',
+  timeZone: "schedules: IANA zone of the cron expression; default: the cluster's",
+  startAfter: 'schedules: occurrences strictly after this time (ISO-8601)',
+  endBefore: 'schedules: occurrences strictly before this time (ISO-8601)',
+  misfire: 'schedules: occurrences missed while no coordinator ran: run-once (default: one catch-up), skip, run-all (at most 100)',
+  overlap: 'schedules: allow (default), or skip an occurrence while the previous run has not finished',
 }
 
 const componentName = (definitionId: string) => `Job.${definitionId.replace(/[^A-Za-z0-9._-]/g, '_')}`
@@ -43,10 +51,19 @@ export function producerOpenApi({ definitions, apiKeyRequired, maxMessageBytes }
   const JobRequest = variants.length > 0 ? v.variant('definition', variants as [(typeof variants)[number], ...typeof variants]) : jobRequestSchema
 
   const schemas: Record<string, JsonSchema> = toJsonSchemaDefs(
-    { ...perDefinition, JobRequest, BatchRequest: batchRequestSchema, AcceptedJob: acceptedJobSchema, AcceptedBatch: acceptedBatchSchema, Error: errorBodySchema },
+    {
+      ...perDefinition,
+      JobRequest,
+      BatchRequest: batchRequestSchema,
+      ScheduleRequest: scheduleRequestSchema,
+      AcceptedJob: acceptedJobSchema,
+      AcceptedBatch: acceptedBatchSchema,
+      AcceptedSchedule: acceptedScheduleSchema,
+      Error: errorBodySchema,
+    },
     CONVERSION,
   )
-  for (const name of Object.keys(perDefinition)) describeFields(schemas[name]!)
+  for (const name of [...Object.keys(perDefinition), 'ScheduleRequest']) describeFields(schemas[name]!)
   if (variants.length > 0) {
     schemas.JobRequest = {
       ...schemas.JobRequest,
@@ -89,6 +106,14 @@ export function producerOpenApi({ definitions, apiKeyRequired, maxMessageBytes }
           summary: 'Enqueue up to 1,000 jobs, all or nothing',
           requestBody: { required: true, content: json('BatchRequest') },
           responses: { '202': { description: 'all accepted (ids in request order)', content: json('AcceptedBatch') }, ...failures },
+        },
+      },
+      '/v1/schedules': {
+        post: {
+          operationId: 'createSchedule',
+          summary: 'Create a recurring schedule (validated here, created in the master by ingest)',
+          requestBody: { required: true, content: json('ScheduleRequest') },
+          responses: { '202': { description: 'accepted into an agent inbox', content: json('AcceptedSchedule') }, ...failures },
         },
       },
       '/v1/openapi.json': {

@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { enqueueRequestSchema } from '../core/envelope.js'
 import { MAX_BATCH } from '../core/producer.js'
+import { scheduleRequestSchema } from '../core/schedules/spec.js'
 
 /**
  * The producer's HTTP bodies as valibot schemas: the request shapes are validated with them and
@@ -34,6 +35,16 @@ export const acceptedBatchSchema = v.object({
   duplicates: v.pipe(v.number(), v.integer(), v.minValue(0), v.description('how many of the ids are earlier jobs returned for a repeated idempotencyKey')),
 })
 export type AcceptedBatch = v.InferOutput<typeof acceptedBatchSchema>
+
+/** `POST /v1/schedules`: definition, payload, `every` or `cron` (with `timeZone`), the jobs' options, window and policies. */
+export { scheduleRequestSchema }
+
+export const acceptedScheduleSchema = v.object({
+  id: jobId,
+  status: v.pipe(v.literal('SavePending'), v.description('in an agent inbox; Active once ingested into the master (seconds)')),
+  duplicate: v.pipe(v.boolean(), v.description('true when an earlier request with the same idempotencyKey created this schedule (its id is returned)')),
+})
+export type AcceptedSchedule = v.InferOutput<typeof acceptedScheduleSchema>
 
 export const errorBodySchema = v.object({
   error: v.string(),

@@ -5,7 +5,7 @@ import type { Producer } from '../core/producer.js'
 import { apiKeyAuth } from './auth-api-key.js'
 import { errorResponse, RequestBodyTooLargeError, jsonObjectBody } from './http-errors.js'
 import { producerOpenApi } from './openapi.js'
-import { batchRequestSchema, jobRequestSchema, type AcceptedBatch, type AcceptedJob } from './producer-schemas.js'
+import { batchRequestSchema, jobRequestSchema, scheduleRequestSchema, type AcceptedBatch, type AcceptedJob, type AcceptedSchedule } from './producer-schemas.js'
 
 /** A whole batch body; each of its jobs is still held to maxMessageBytes. */
 export const MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024
@@ -23,8 +23,8 @@ export interface ProducerAppOptions {
 }
 
 /**
- * The producer HTTP app: validates jobs and writes them straight to an agent inbox (never the
- * master). Mounted by the local cluster, served by `@hono/node-server`, and on Lambda by
+ * The producer HTTP app: validates jobs (and dynamic schedules) and writes them straight to an
+ * agent inbox (never the master). Mounted by the local cluster, served by `@hono/node-server`, and on Lambda by
  * functions/producer-handler.ts.
  */
 export function createProducerApp({ producer, maxMessageBytes, logger, apiKeys }: ProducerAppOptions): Hono {
@@ -45,6 +45,13 @@ export function createProducerApp({ producer, maxMessageBytes, logger, apiKeys }
   app.post('/v1/jobs/batch', authenticate, limit(MAX_BATCH_BODY_BYTES), jsonObjectBody(batchRequestSchema), async (c) => {
     const jobs = await producer.enqueueBatch(c.req.valid('json').jobs)
     return c.json<AcceptedBatch>({ ids: jobs.map((j) => j.id), status: 'SavePending', duplicates: jobs.filter((j) => j.duplicate).length }, 202)
+  })
+
+  // A dynamic schedule is validated in full here and written to an agent inbox like a job; ingest
+  // creates it in the master. So this route, too, works while the master is down.
+  app.post('/v1/schedules', authenticate, limit(2 * maxMessageBytes + 16 * 1024), jsonObjectBody(scheduleRequestSchema), async (c) => {
+    const schedule = await producer.scheduleRequest(c.req.valid('json'))
+    return c.json<AcceptedSchedule>({ id: schedule.id, status: schedule.status, duplicate: schedule.duplicate }, 202)
   })
 
   let openApi: Record<string, unknown> | undefined

@@ -1,4 +1,5 @@
-import type { AgentConnectionRecord, AttemptRecord, BucketRecord, ClusterSettings, JobRecord, WorkerRecord } from '../core/model.js'
+import type { AgentConnectionRecord, AttemptRecord, BucketRecord, ClusterSettings, JobRecord, ScheduleRecord, WorkerRecord } from '../core/model.js'
+import { recurrenceOf } from '../core/schedules/recurrence.js'
 
 /** The public shape of a job: stable names, the attempt history beside the attempt count. */
 export function jobView(job: JobRecord, attempts?: AttemptRecord[]) {
@@ -23,6 +24,8 @@ export function jobView(job: JobRecord, attempts?: AttemptRecord[]) {
     workerId: job.workerId,
     idempotencyKey: job.idempotencyKey,
     lastError: job.lastError,
+    scheduleId: job.scheduleId,
+    occurrenceAt: job.occurrenceAt,
     ...(attempts ? { attempts: attempts.map(attemptView) } : {}),
   }
 }
@@ -90,6 +93,47 @@ export function connectionView(c: AgentConnectionRecord, live: { open: boolean; 
     lastSeenAt: c.lastSeenAt,
     deletionDeferredAt: c.deletionDeferredAt,
     ...live,
+  }
+}
+
+/**
+ * The public shape of a schedule. `nextRunAt`: its next occurrence from now (null unless Active,
+ * or when none remains); `timeZone` is its own, `effectiveTimeZone` what its cron expression uses.
+ */
+export function scheduleView(s: ScheduleRecord, clusterTimeZone: string, now: Date) {
+  const effectiveTimeZone = s.cron === null ? null : (s.timeZone ?? clusterTimeZone)
+  let nextRunAt: Date | null = null
+  if (s.status === 'Active') {
+    const from = s.startAfter && s.startAfter.getTime() > now.getTime() ? s.startAfter : now
+    const next = recurrenceOf(s, clusterTimeZone).next(from)
+    nextRunAt = next && (!s.endBefore || next.getTime() < s.endBefore.getTime()) ? next : null
+  }
+  return {
+    id: s.id,
+    name: s.name,
+    kind: s.kind,
+    status: s.status,
+    definition: s.definition,
+    every: s.everyMs,
+    cron: s.cron,
+    timeZone: s.timeZone,
+    effectiveTimeZone,
+    payload: s.payload,
+    metadata: s.metadata,
+    priority: s.priority,
+    lane: s.lane,
+    timeoutMs: s.timeoutMs,
+    maxRetries: s.maxRetries,
+    startAfter: s.startAfter,
+    endBefore: s.endBefore,
+    misfire: s.misfirePolicy,
+    overlap: s.overlapPolicy,
+    nextRunAt,
+    plannedUntil: s.coveredUntil,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    statusChangedAt: s.statusChangedAt,
+    syncedAt: s.syncedAt,
   }
 }
 

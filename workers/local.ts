@@ -17,6 +17,7 @@ import { apiKeyEntry, authConfigured, authSettingsFromEnv, newApiKey } from '../
 import { createProducerApp } from '../functions/producer.js'
 import { handlers } from '../jobs/handlers.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js'
+import { loadSchedules } from './schedules.js'
 
 const logger = createLogger({ role: 'local-cluster' })
 
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   }
   const config = configFromEnv(process.env, { worker: true, defaultMasterUrl: embedded?.url })
   const registry = new JobRegistry([], handlers)
-  const ctx = await openCluster(config, { registry, logger })
+  const ctx = await openCluster(config, { registry, logger, staticSchedules: await loadSchedules() })
   const worker = new Worker(ctx, config.worker!)
   await worker.start()
 

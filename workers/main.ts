@@ -1,9 +1,9 @@
 /**
  * The worker container's entrypoint, configured entirely by JM_ environment variables (see the
  * README): agent connection, lane, mode, batch size, parallelism factor, buckets per priority,
- * grace period, handler modules, health port. Runs one worker until SIGTERM/SIGINT or a stop
- * request through the cluster, then stops gracefully (running handlers get JM_GRACE_PERIOD to
- * finish, everything unstarted is handed back) and exits 0. A configuration error exits 1 with a
+ * grace period, handler and schedule modules, health port. Runs one worker until SIGTERM/SIGINT
+ * or a stop request through the cluster, then stops gracefully (running handlers get
+ * JM_GRACE_PERIOD to finish, everything unstarted is handed back) and exits 0. A configuration error exits 1 with a
  * message naming the variable. `GET /health` and `GET /metrics` are served on JM_HEALTH_PORT.
  */
 import { openCluster } from '../core/cluster.js'
@@ -11,8 +11,10 @@ import { configFromEnv } from '../core/config-env.js'
 import { JobRegistry } from '../core/definitions.js'
 import { ConfigError } from '../core/errors.js'
 import { createLogger } from '../core/logger.js'
+import { MODE_DUTIES } from '../core/model.js'
 import { Worker } from '../core/worker/worker.js'
 import { loadHandlers } from './handlers.js'
+import { loadSchedules } from './schedules.js'
 import { healthPortFromEnv, startHealthServer, type HealthServer, type HealthState } from './health.js'
 
 const logger = createLogger({ role: 'worker' })
@@ -36,7 +38,9 @@ async function main(): Promise<void> {
   const state = (): HealthState => (worker?.state === 'stopping' || worker?.state === 'stopped' ? 'stopping' : started ? 'running' : 'starting')
   const health = healthPort === 0 ? undefined : await listenForHealth(healthPort, state)
 
-  const ctx = await openCluster(config, { registry, logger, agentNames: undefined })
+  // Only coordinating workers sync static schedules; the others need not load them.
+  const staticSchedules = MODE_DUTIES[workerConfig.mode].coordinate ? await loadSchedules() : undefined
+  const ctx = await openCluster(config, { registry, logger, agentNames: undefined, staticSchedules })
   worker = new Worker(ctx, workerConfig)
   await worker.start()
   started = true

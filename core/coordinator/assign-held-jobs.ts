@@ -4,6 +4,7 @@ import { toBucketJob } from '../outcomes.js'
 import { pickBucket } from '../routing.js'
 import type { JobTransition } from '../stores/master.js'
 import { pushOrHold } from './relocate-bucket-jobs.js'
+import { skipOverlappingRuns } from './skip-overlapping-runs.js'
 
 /** Jobs that found no bucket stay claimed this long, so the next scan reaches the jobs behind them. */
 const UNROUTABLE_BACKOFF_MS = 30_000
@@ -22,8 +23,9 @@ export async function assignHeldJobs(ctx: ClusterContext, options: { batch?: num
     const now = ctx.clock.now()
     const agents = [...ctx.agents.values()]
     const widest = Math.max(...agents.map((a) => ctx.lookAheadMs(a)))
-    const jobs = await ctx.master.claimDueHeldJobs(ctx.clusterId, new Date(now.getTime() + widest), batch, UNROUTABLE_BACKOFF_MS, now)
-    if (jobs.length === 0) break
+    const claimed = await ctx.master.claimDueHeldJobs(ctx.clusterId, new Date(now.getTime() + widest), batch, UNROUTABLE_BACKOFF_MS, now)
+    if (claimed.length === 0) break
+    const jobs = await skipOverlappingRuns(ctx, claimed, now)
     const buckets = (await ctx.directory.active()).filter((b) => ctx.agents.has(b.agentConnection))
     const transitions: JobTransition[] = []
     const pushes = new Map<string, BucketJob[]>()
@@ -55,7 +57,7 @@ export async function assignHeldJobs(ctx: ClusterContext, options: { batch?: num
       const mine = list.filter((j) => applied.has(j.id))
       if (await pushOrHold(ctx, connection, mine)) assigned += mine.length
     }
-    if (jobs.length < batch) break
+    if (claimed.length < batch) break
   }
   return { assigned, unroutable }
 }

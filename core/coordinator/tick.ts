@@ -3,6 +3,7 @@ import { assignHeldJobs } from './assign-held-jobs.js'
 import { drainLostBuckets } from './drain-lost-buckets.js'
 import { enforceRetention } from './enforce-retention.js'
 import { ingestOrphanedInboxes } from './ingest-orphaned-inboxes.js'
+import { planSchedules } from './plan-schedules.js'
 import { protectConnections, recordConnectionsSeen, type ProtectionAction } from './protect-connections.js'
 import { reapDeadWorkers } from './reap-dead-workers.js'
 import { repairStrandedJobs } from './repair-stranded-jobs.js'
@@ -15,6 +16,8 @@ export interface TickSummary {
   released: number
   repushed: number
   orphanedIngested: number
+  /** Occurrences of recurring schedules planned into the master. */
+  plannedOccurrences: number
   assigned: number
   unroutable: number
   purgedJobs: number
@@ -32,11 +35,11 @@ export interface TickOptions {
 }
 
 /**
- * One idempotent coordinator pass. Cluster-wide: reap dead workers, repair stranded jobs, hand due
- * held jobs to buckets, enforce retention, apply connection protection. Per connection: drain lost
- * buckets, ingest orphaned inbox messages, record the connection as seen. Safe to run from several
- * places at once: every step is skip-locked or compare-and-set. A failing duty is logged and
- * reported in the summary; the others still run.
+ * One idempotent coordinator pass. Cluster-wide: reap dead workers, repair stranded jobs, plan
+ * recurring schedules, hand due held jobs to buckets, enforce retention, apply connection
+ * protection. Per connection: drain lost buckets, ingest orphaned inbox messages, record the
+ * connection as seen. Safe to run from several places at once: every step is skip-locked or
+ * compare-and-set. A failing duty is logged and reported in the summary; the others still run.
  */
 export async function coordinatorTick(ctx: ClusterContext, options: TickOptions): Promise<TickSummary> {
   const summary: TickSummary = {
@@ -47,6 +50,7 @@ export async function coordinatorTick(ctx: ClusterContext, options: TickOptions)
     released: 0,
     repushed: 0,
     orphanedIngested: 0,
+    plannedOccurrences: 0,
     assigned: 0,
     unroutable: 0,
     purgedJobs: 0,
@@ -77,6 +81,8 @@ export async function coordinatorTick(ctx: ClusterContext, options: TickOptions)
   await duty('orphaned-inbox', async () => void (summary.orphanedIngested = (await ingestOrphanedInboxes(ctx, options.id, { connections })).ingested))
   if (!clusterDuties) return summary
   await duty('repair', async () => void Object.assign(summary, await repairStrandedJobs(ctx)))
+  // Before the hand-over, so occurrences due soon reach their buckets in the same tick.
+  await duty('plan-schedules', async () => void (summary.plannedOccurrences = (await planSchedules(ctx)).occurrences))
   await duty('assign', async () => void Object.assign(summary, await assignHeldJobs(ctx)))
   await duty('retention', async () => void (summary.purgedJobs = (await enforceRetention(ctx)).purgedJobs))
   await duty('protection', async () => void (summary.protection = await protectConnections(ctx)))

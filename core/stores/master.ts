@@ -7,6 +7,9 @@ import type {
   JobEnvelope,
   JobRecord,
   JobStatus,
+  ScheduleKind,
+  ScheduleRecord,
+  ScheduleStatus,
   WorkerRecord,
 } from '../model.js'
 
@@ -16,6 +19,33 @@ export interface NewMasterJob {
   status: 'HeldOnMaster' | 'AssignedToBucket'
   bucketId: string | null
   agentConnection: string | null
+}
+
+/** An occurrence of a schedule (or a "run now" of it) planned into the master. */
+export interface NewScheduledJob extends NewMasterJob {
+  status: 'HeldOnMaster'
+  scheduleId: string
+  /** Unique per schedule: a second plan of the same occurrence inserts nothing. Null for a "run now". */
+  occurrenceAt: Date | null
+  skipIfOverlapping: boolean
+}
+
+export interface ScheduleListFilter {
+  status?: ScheduleStatus
+  kind?: ScheduleKind
+}
+
+/** Why a withdrawn occurrence (see updateSchedule) ended Cancelled. */
+export const WITHDRAWN_OCCURRENCE_ERROR = 'withdrawn before it started: its schedule was paused, cancelled, retired or changed'
+
+/** What a guarded schedule update did. */
+export interface ScheduleUpdate {
+  applied: boolean
+  /**
+   * With `withdrawOccurrences`: planned occurrences that were already in a bucket and had not
+   * started, now Cancelled (as they were before), so their bucket owners can be told to drop them.
+   */
+  cancelled: JobRecord[]
 }
 
 /** The bucket owner took a job into memory (Queued) or started it (Processing). */
@@ -54,6 +84,7 @@ export interface JobListFilter {
   /** null: the default lane only. */
   lane?: string | null
   bucketId?: string
+  scheduleId?: string
   /** Every pair must match. */
   metadata?: Record<string, string>
   createdFrom?: Date
@@ -112,6 +143,39 @@ export interface MasterStore {
   countJobsByStatus(clusterId: string): Promise<Partial<Record<JobStatus, number>>>
   /** Delete finished jobs (and their attempts) that ended before `before`. */
   purgeFinishedJobs(clusterId: string, before: Date, limit: number): Promise<number>
+
+  // ---- recurring schedules
+  /** Insert schedules that do not exist yet (by id); returns the ids that were new. */
+  insertSchedules(schedules: ScheduleRecord[]): Promise<string[]>
+  getSchedule(clusterId: string, id: string): Promise<ScheduleRecord | null>
+  /** Ordered by name, then creation. */
+  listSchedules(clusterId: string, filter: ScheduleListFilter, limit: number): Promise<ScheduleRecord[]>
+  /**
+   * Claim up to `limit` Active schedules covered only up to before `coverBefore`, for `claimMs`
+   * (skip-locked, so concurrent planners get disjoint sets), those covered least far first.
+   */
+  claimDueSchedules(clusterId: string, coverBefore: Date, limit: number, claimMs: number, now: Date): Promise<ScheduleRecord[]>
+  /**
+   * Write `next` (every field but id, cluster, kind, creation) if the stored version is still
+   * `expectVersion`; the version goes up by one and any claim ends. With `withdrawOccurrences`,
+   * in the same transaction: planned occurrences still HeldOnMaster are deleted, and those in a
+   * bucket that have not started (AssignedToBucket, Queued) are Cancelled; both release their
+   * occurrence time so it can be planned again.
+   */
+  updateSchedule(next: ScheduleRecord, expectVersion: number, options: { withdrawOccurrences: boolean }, now: Date): Promise<ScheduleUpdate>
+  /**
+   * Atomically: write `next` if the stored version is still `expectVersion` (as updateSchedule),
+   * and insert `jobs`, skipping an occurrence the schedule already has (unique on schedule and
+   * occurrence time). Returns the ids inserted, or null when the version no longer matched
+   * (nothing is written then).
+   */
+  commitSchedulePlan(next: ScheduleRecord, expectVersion: number, jobs: NewScheduledJob[], now: Date): Promise<string[] | null>
+  /**
+   * Overlap policy `skip`: for each entry, make `jobId` its schedule's live run, unless another
+   * run of that schedule is live (not yet Succeeded, Failed or Cancelled). One entry per schedule.
+   * Returns the job ids that are now live.
+   */
+  claimOverlapSlots(clusterId: string, entries: Array<{ scheduleId: string; jobId: string }>): Promise<string[]>
 
   // ---- workers
   registerWorker(worker: WorkerRecord): Promise<void>

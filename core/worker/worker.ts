@@ -7,6 +7,8 @@ import { drainLostBuckets } from '../coordinator/drain-lost-buckets.js'
 import { enforceRetention } from '../coordinator/enforce-retention.js'
 import { protectConnections, recordConnectionsSeen } from '../coordinator/protect-connections.js'
 import { ingestOrphanedInboxes } from '../coordinator/ingest-orphaned-inboxes.js'
+import { planSchedules } from '../coordinator/plan-schedules.js'
+import { syncStaticSchedules } from '../schedules/static-sync.js'
 import { reapDeadWorkers } from '../coordinator/reap-dead-workers.js'
 import { relocateBucketJobs } from '../coordinator/relocate-bucket-jobs.js'
 import { repairStrandedJobs } from '../coordinator/repair-stranded-jobs.js'
@@ -22,6 +24,8 @@ import { Sleeper } from './sleeper.js'
 /** Intervals of the periodic duties (tests shorten them). */
 export interface WorkerTimings {
   assignHeldMs: number
+  /** How often coordinating workers plan recurring schedules (cheap when none is due: one claim statement). */
+  planSchedulesMs: number
   reapMs: number
   drainMs: number
   repairMs: number
@@ -37,6 +41,7 @@ export interface WorkerTimings {
 
 export const DEFAULT_TIMINGS: WorkerTimings = {
   assignHeldMs: 1000,
+  planSchedulesMs: 1000,
   reapMs: 2000,
   drainMs: 2000,
   repairMs: 30_000,
@@ -115,6 +120,8 @@ export class Worker {
   async start(): Promise<void> {
     if (this.stateValue !== 'new') throw new Error(`worker ${this.id} was already started`)
     this.stateValue = 'running'
+    // A coordinating process brings the schedules declared in its code into the master first.
+    if (this.duties.coordinate && this.ctx.staticSchedules) await syncStaticSchedules(this.ctx, this.ctx.staticSchedules)
     await this.register()
     if (this.duties.execute) {
       this.reporter = new ResultReporter({
@@ -141,6 +148,7 @@ export class Worker {
     this.every(this.timings.settingsRefreshMs, 'settings', async () => void (await this.ctx.refreshSettings()), true)
     this.every(this.timings.connectionsMs, 'connections-seen', () => recordConnectionsSeen(this.ctx, this.drainableConnections()), true)
     if (this.duties.coordinate) {
+      this.every(this.timings.planSchedulesMs, 'plan-schedules', () => planSchedules(this.ctx))
       this.every(this.timings.connectionsMs, 'connection-protection', () => protectConnections(this.ctx))
       this.every(this.timings.assignHeldMs, 'assign', () => assignHeldJobs(this.ctx))
       this.every(this.timings.repairMs, 'repair', () => repairStrandedJobs(this.ctx))

@@ -58,12 +58,17 @@ export const DASHBOARD_HTML = `<!doctype html>
     <div id="buckets"></div>
   </section>
   <section class="card">
+    <h3>Schedules <span id="schedule-summary" class="summary"></span></h3>
+    <div id="schedules"></div>
+  </section>
+  <section class="card">
     <h3>Jobs <span id="job-count" class="summary"></span></h3>
     <form id="job-search" class="search">
       <label>Status <select name="status"><option value="">any</option></select></label>
       <label>Definition <input name="definition" placeholder="any"></label>
       <label>Lane <input name="lane" placeholder="any, or (default)"></label>
       <label>Metadata <input name="metadata" placeholder="key=value, key=value"></label>
+      <label>Schedule <input name="schedule" placeholder="schedule id"></label>
       <label>Created from <input name="createdFrom" type="datetime-local"></label>
       <label>Created to <input name="createdTo" type="datetime-local"></label>
       <div class="search-buttons"><button type="submit">Search</button><button type="reset" class="secondary">Clear</button></div>

@@ -11,6 +11,7 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
   const TERMINAL = ['Succeeded', 'Failed', 'Cancelled']
   const RESCHEDULABLE = ['HeldOnMaster', 'AssignedToBucket', 'Queued']
   const BUCKET_STATUSES = ['Active', 'Completing', 'Lost', 'Draining', 'ReadyToDelete']
+  const SCHEDULE_STATUSES = ['Active', 'Paused', 'Cancelled', 'Completed', 'Inactive']
   const REFRESH_MS = 5000
   const PAGE = 50
 
@@ -271,23 +272,93 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
     )
   }
 
+  // ---- schedules
+
+  function recurrence(s) {
+    if (s.cron) return s.cron + ' (' + s.effectiveTimeZone + ')'
+    return 'every ' + formatMs(s.every)
+  }
+
+  function renderSchedules(schedules) {
+    const counts = SCHEDULE_STATUSES.map((st) => [st, schedules.filter((s) => s.status === st).length]).filter((entry) => entry[1] > 0)
+    replace($('schedule-summary'), counts.map((entry) => badge(entry[0] + ' ' + entry[1], entry[0])))
+    const action = (s, operation, label, kind, question) =>
+      el('button', { type: 'button', class: 'small ' + (kind || 'secondary'), 'data-operation': operation, onclick: () => scheduleOperation(s, operation, question) }, label)
+    replace(
+      $('schedules'),
+      table(
+        [
+          { label: 'Schedule', cell: (s) => el('span', { title: s.id }, s.name || shortId(s.id)) },
+          { label: 'Kind', cell: (s) => s.kind },
+          { label: 'Definition', cell: (s) => s.definition },
+          { label: 'When', cell: (s) => recurrence(s) },
+          { label: 'Status', cell: (s) => badge(s.status) },
+          { label: 'Next run', cell: (s) => formatTime(s.nextRunAt) },
+          { label: 'Misfire / overlap', cell: (s) => s.misfire + ' / ' + s.overlap },
+          {
+            label: '',
+            class: 'actions',
+            cell: (s) =>
+              el(
+                'span',
+                { class: 'row-actions' },
+                s.status === 'Active' ? action(s, 'pause', 'Pause') : null,
+                s.status === 'Paused' ? action(s, 'resume', 'Resume') : null,
+                s.status === 'Active' || s.status === 'Paused' ? action(s, 'run', 'Run now') : null,
+                ['Active', 'Paused', 'Inactive'].includes(s.status) ? action(s, 'cancel', 'Cancel', 'danger', 'Cancel schedule ' + (s.name || s.id) + ' for good?') : null,
+                el('button', { type: 'button', class: 'small secondary', onclick: () => showScheduleJobs(s) }, 'Jobs'),
+              ),
+          },
+        ],
+        schedules,
+        { empty: 'No schedule: declare one in code (defineSchedule) or POST /v1/schedules.', rowAttrs: (s) => ({ 'data-schedule-id': s.id, 'data-status': s.status }) },
+      ),
+    )
+  }
+
+  async function scheduleOperation(schedule, operation, question) {
+    if (question && !window.confirm(question)) return
+    try {
+      const result = await api('v1/schedules/' + encodeURIComponent(schedule.id) + '/' + operation, { method: 'POST', body: {} })
+      let message = 'Schedule ' + (schedule.name || shortId(schedule.id)) + ': ' + operation + ' done, now ' + result.schedule.status
+      if (result.job) message += ' (job ' + shortId(result.job.id) + ')'
+      if (result.withdrawnFromBuckets) message += '; ' + result.withdrawnFromBuckets + ' planned runs withdrawn'
+      if (result.ownersNotNotified) message += ' (' + result.ownersNotNotified + ' bucket owners could not be told; those may still run once)'
+      toast(message, 'ok')
+      loadHealth()
+      runSearch(false)
+    } catch (error) {
+      if (error.status !== 401) toast(operation + ' refused: ' + error.message, 'error')
+    }
+  }
+
+  function showScheduleJobs(schedule) {
+    const form = $('job-search')
+    // Only this schedule's jobs: the other filters are cleared (without the form's reset search).
+    for (const input of form.querySelectorAll('input, select')) input.value = ''
+    form.elements.schedule.value = schedule.id
+    runSearch(false)
+  }
+
   let healthLoading = false
   async function loadHealth() {
     if (healthLoading) return
     healthLoading = true
     try {
-      const [cluster, byStatus, workers, buckets, connections] = await Promise.all([
+      const [cluster, byStatus, workers, buckets, connections, schedules] = await Promise.all([
         api('v1/cluster'),
         api('v1/jobs/by-status'),
         api('v1/workers'),
         api('v1/buckets'),
         api('v1/connections'),
+        api('v1/schedules'),
       ])
       renderCluster(cluster)
       renderHealth(byStatus, workers.workers, buckets.buckets, connections.connections)
       renderWorkers(workers.workers)
       renderConnections(connections.connections)
       renderBuckets(buckets.buckets)
+      renderSchedules(schedules.schedules)
       $('updated').textContent = 'Updated ' + formatTime(new Date().toISOString()).slice(11)
     } catch (error) {
       if (error.status !== 401) toast('Could not load the cluster: ' + error.message, 'error')
@@ -305,6 +376,7 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
     const params = new URLSearchParams()
     const text = (name) => form[name].value.trim()
     if (form.status.value) params.set('status', form.status.value)
+    if (text('schedule')) params.set('schedule', text('schedule'))
     if (text('definition')) params.set('definition', text('definition'))
     if (text('lane')) params.set('lane', text('lane') === '(default)' ? '' : text('lane'))
     for (const pair of text('metadata').split(',').map((s) => s.trim()).filter(Boolean)) {
@@ -419,6 +491,8 @@ export const DASHBOARD_SCRIPT = String.raw`(() => {
         field('Bucket', orDash(job.bucketId)),
         field('Worker', orDash(job.workerId)),
         job.idempotencyKey ? field('Idempotency key', job.idempotencyKey) : [],
+        job.scheduleId ? field('Schedule', el('code', {}, job.scheduleId)) : [],
+        job.occurrenceAt ? field('Occurrence', formatTime(job.occurrenceAt)) : [],
         field('Metadata', metadata.length ? metadata.map((e) => e[0] + '=' + e[1]).join(', ') : '—'),
       ),
       job.lastError ? [el('h5', {}, 'Last error'), el('pre', { class: 'error-text' }, job.lastError)] : null,

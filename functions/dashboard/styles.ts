@@ -74,6 +74,9 @@ code.result { color: var(--muted); }
 .badge.heldonmaster { background: #efe9fb; color: var(--purple); }
 .badge.queued { background: #e0f3f6; color: var(--cyan); }
 .badge.cancelled, .badge.mode-archive { background: #e4e6ea; color: #3d4454; }
+.badge.paused { background: #fcf1dc; color: var(--amber); }
+.badge.inactive, .badge.completed { background: #eceef2; color: var(--muted); }
+.row-actions { display: flex; gap: 6px; flex-wrap: wrap; }
 
 button { font: inherit; padding: 5px 12px; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button:hover { filter: brightness(1.08); }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { BucketRecord, ClusterSettings, JobEnvelope, WorkerRecord, BucketJob, Priority } from '../../core/model.js'
-import type { NewMasterJob } from '../../core/stores/master.js'
+import type { BucketRecord, ClusterSettings, JobEnvelope, WorkerRecord, BucketJob, Priority, ScheduleRecord } from '../../core/model.js'
+import type { NewMasterJob, NewScheduledJob } from '../../core/stores/master.js'
 
 export const CLUSTER = 'conf'
 
@@ -96,6 +96,54 @@ export function bucket(ownerId: string | null, overrides: Partial<BucketRecord> 
     ownerId,
     createdAt: at(),
     statusChangedAt: at(),
+    ...overrides,
+  }
+}
+
+/** A dynamic interval schedule with every field set to something a store must round-trip. */
+export function scheduleRecord(overrides: Partial<ScheduleRecord> = {}): ScheduleRecord {
+  return {
+    id: randomUUID(),
+    clusterId: CLUSTER,
+    kind: 'dynamic',
+    name: null,
+    definition: 'echo',
+    everyMs: 60_000,
+    cron: null,
+    timeZone: null,
+    payload: { n: 1, text: 'héllo', nested: { list: [1, 2, 3] } },
+    metadata: { tenant: 'acme' },
+    priority: 'medium',
+    lane: null,
+    timeoutMs: null,
+    maxRetries: null,
+    startAfter: null,
+    endBefore: null,
+    misfirePolicy: 'run-once',
+    overlapPolicy: 'allow',
+    status: 'Active',
+    coveredUntil: at(),
+    createdAt: at(),
+    updatedAt: at(),
+    statusChangedAt: at(),
+    version: 1,
+    specHash: null,
+    syncedAt: null,
+    ...overrides,
+  }
+}
+
+/** A planned occurrence of `schedule` (or a "run now" when `occurrenceAt` is null). */
+export function occurrenceJob(schedule: ScheduleRecord, occurrenceAt: Date | null, overrides: Partial<NewScheduledJob> = {}): NewScheduledJob {
+  const runAt = occurrenceAt ?? at()
+  return {
+    envelope: { ...envelope({ definition: schedule.definition, payload: schedule.payload, metadata: schedule.metadata, scheduledAt: runAt }), timeoutMs: 1000, maxRetries: 2 },
+    status: 'HeldOnMaster',
+    bucketId: null,
+    agentConnection: null,
+    scheduleId: schedule.id,
+    occurrenceAt,
+    skipIfOverlapping: schedule.overlapPolicy === 'skip' && occurrenceAt !== null,
     ...overrides,
   }
 }

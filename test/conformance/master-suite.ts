@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { IN_BUCKET_STATUSES } from '../../core/model.js'
 import type { JobTransition, MasterStore } from '../../core/stores/master.js'
 import { at, bucket, CLUSTER, masterJob, settings, worker } from './fixtures.js'
+import { describeScheduleConformance } from './schedule-suite.js'
 
 export interface MasterHarness {
   store: MasterStore
@@ -297,5 +298,7 @@ export function describeMasterConformance(provider: string, open: () => Promise<
       await m.deleteAgentConnection(cluster, 'pg-1')
       expect(await m.getAgentConnection(cluster, 'pg-1')).toBeNull()
     })
+
+    describeScheduleConformance(() => ({ store: m, peer: h.peer }))
   })
 }

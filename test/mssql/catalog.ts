@@ -7,15 +7,17 @@ import * as buckets from '../../core/providers/mssql/master/buckets.js'
 import * as cluster from '../../core/providers/mssql/master/cluster.js'
 import * as connections from '../../core/providers/mssql/master/connections.js'
 import * as jobs from '../../core/providers/mssql/master/jobs.js'
+import * as schedules from '../../core/providers/mssql/master/schedules.js'
 import { masterMigrations, masterTables } from '../../core/providers/mssql/master/schema.js'
 import * as workers from '../../core/providers/mssql/master/workers.js'
-import { bucket, bucketJob, envelope, masterJob, settings, worker } from '../conformance/fixtures.js'
+import { bucket, bucketJob, envelope, masterJob, occurrenceJob, scheduleRecord, settings, worker } from '../conformance/fixtures.js'
 
 /** Fixed inputs, so statement texts and JSON parameters are reproducible. */
 export const NOW = new Date('2026-01-02T03:04:05.678Z')
 export const LATER = new Date('2026-01-02T03:14:05.678Z')
 export const ID = '0190a5b4-0000-7000-8000-000000000001'
 export const ID2 = '0190a5b4-0000-7000-8000-000000000002'
+export const SCHEDULE_ID = '0190a5b4-0000-7000-8000-0000000000aa'
 export const m = masterTables('jm_')
 export const a = agentTables('jm_')
 
@@ -47,6 +49,11 @@ export const attemptRecord = {
   result: { ok: true },
 }
 
+/** A schedule with fixed times, so statement texts and JSON parameters are reproducible. */
+export function schedule(overrides: Parameters<typeof scheduleRecord>[0] = {}) {
+  return scheduleRecord({ id: SCHEDULE_ID, clusterId: 'c1', coveredUntil: NOW, createdAt: NOW, updatedAt: NOW, statusChangedAt: NOW, ...overrides })
+}
+
 /**
  * Every statement the SQL Server provider sends, built with `n` rows where it takes a batch.
  * The generic tests run over all of them; the per-statement tests pin their text.
@@ -58,6 +65,7 @@ export function catalog(n = 3): Record<string, Statement> {
     migrationStart: buildMigrationStart('jm_', 'master'),
     migrationStepMaster: buildMigrationStep('jm_', 'master', 1, masterMigrations('jm_')[0]!),
     migrationStepAgent: buildMigrationStep('jm_', 'agent', 1, agentMigrations('jm_')[0]!),
+    migrationStepMaster2: buildMigrationStep('jm_', 'master', 2, masterMigrations('jm_')[1]!),
 
     initCluster: cluster.buildInitCluster(m, settings(), false, NOW),
     initClusterOverwrite: cluster.buildInitCluster(m, settings(), true, NOW),
@@ -82,12 +90,23 @@ export function catalog(n = 3): Record<string, Statement> {
     listJobsEveryFilter: jobs.buildListJobs(
       m,
       'c1',
-      { status: 'Queued', definition: 'echo', lane: 'Payroll', bucketId: 'b1', metadata: { tenant: 'acme', i: '3' }, createdFrom: NOW, createdTo: LATER },
+      { status: 'Queued', definition: 'echo', lane: 'Payroll', bucketId: 'b1', scheduleId: SCHEDULE_ID, metadata: { tenant: 'acme', i: '3' }, createdFrom: NOW, createdTo: LATER },
       50,
       { createdAt: NOW, id: ID },
     ),
     countJobsByStatus: jobs.buildCountJobsByStatus(m, 'c1'),
     purgeFinishedJobs: jobs.buildPurgeFinishedJobs(m, 'c1', NOW, 500),
+
+    insertSchedules: schedules.buildInsertSchedules(m, many((i) => schedule({ id: `${SCHEDULE_ID.slice(0, -1)}${i}` }))),
+    getSchedule: schedules.buildGetSchedule(m, 'c1', SCHEDULE_ID),
+    listSchedules: schedules.buildListSchedules(m, 'c1', {}, 500),
+    listSchedulesFiltered: schedules.buildListSchedules(m, 'c1', { status: 'Active', kind: 'static' }, 500),
+    claimDueSchedules: schedules.buildClaimDueSchedules(m, 'c1', LATER, 100, 60_000, NOW),
+    updateSchedule: schedules.buildUpdateSchedule(m, schedule({ status: 'Paused' }), 3, false, NOW),
+    updateScheduleWithdrawing: schedules.buildUpdateSchedule(m, schedule({ status: 'Paused' }), 3, true, NOW),
+    commitSchedulePlan: schedules.buildCommitSchedulePlan(m, schedule(), 3, many((i) => occurrenceJob(schedule(), i === 0 ? null : new Date(LATER.getTime() + i * 1000))), NOW),
+    commitSchedulePlanEmpty: schedules.buildCommitSchedulePlan(m, schedule({ status: 'Completed' }), 3, [], NOW),
+    claimOverlapSlots: schedules.buildClaimOverlapSlots(m, 'c1', many((i) => ({ scheduleId: `${SCHEDULE_ID.slice(0, -1)}${i}`, jobId: ID }))),
 
     registerWorker: workers.buildRegisterWorker(m, worker({ heartbeatAt: NOW, startedAt: NOW })),
     heartbeat: workers.buildHeartbeat(m, 'w1', NOW),

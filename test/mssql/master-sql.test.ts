@@ -237,13 +237,14 @@ describe('master T-SQL', () => {
     const s = all.claimDueHeldJobs!
     expect(s.text).toMatchInlineSnapshot(`
       "WITH due AS (
-        SELECT TOP (@limit) id, cluster_id, definition, status, priority, lane, payload, metadata, scheduled_at, original_scheduled_at, created_at, updated_at, attempts, max_retries, timeout_ms, agent_connection, bucket_id, worker_id, started_at, finished_at, idempotency_key, last_error, claimed_until
+        SELECT TOP (@limit) id, cluster_id, definition, status, priority, lane, payload, metadata, scheduled_at, original_scheduled_at, created_at, updated_at, attempts, max_retries, timeout_ms, agent_connection, bucket_id, worker_id, started_at, finished_at, idempotency_key, last_error, schedule_id, occurrence_at, skip_if_overlapping, claimed_until
           FROM jm_jobs WITH (ROWLOCK, UPDLOCK, READPAST)
          WHERE cluster_id = @clusterId AND status = N'HeldOnMaster' AND scheduled_at <= @dueBefore
            AND (claimed_until IS NULL OR claimed_until < @now)
+           AND (skip_if_overlapping = 0 OR scheduled_at <= @now)
          ORDER BY scheduled_at, id)
       UPDATE due SET claimed_until = @claimedUntil
-      OUTPUT inserted.id, inserted.cluster_id, inserted.definition, inserted.status, inserted.priority, inserted.lane, inserted.payload, inserted.metadata, inserted.scheduled_at, inserted.original_scheduled_at, inserted.created_at, inserted.updated_at, inserted.attempts, inserted.max_retries, inserted.timeout_ms, inserted.agent_connection, inserted.bucket_id, inserted.worker_id, inserted.started_at, inserted.finished_at, inserted.idempotency_key, inserted.last_error"
+      OUTPUT inserted.id, inserted.cluster_id, inserted.definition, inserted.status, inserted.priority, inserted.lane, inserted.payload, inserted.metadata, inserted.scheduled_at, inserted.original_scheduled_at, inserted.created_at, inserted.updated_at, inserted.attempts, inserted.max_retries, inserted.timeout_ms, inserted.agent_connection, inserted.bucket_id, inserted.worker_id, inserted.started_at, inserted.finished_at, inserted.idempotency_key, inserted.last_error, inserted.schedule_id, inserted.occurrence_at, inserted.skip_if_overlapping"
     `)
     expect(signature(s)).toMatchInlineSnapshot(`
       "statements: 1
@@ -256,7 +257,7 @@ describe('master T-SQL', () => {
   })
   test('jobsInBucket', () => {
     const s = all.jobsInBucket!
-    expect(s.text).toMatchInlineSnapshot(`"SELECT TOP (@limit) id, cluster_id, definition, status, priority, lane, payload, metadata, scheduled_at, original_scheduled_at, created_at, updated_at, attempts, max_retries, timeout_ms, agent_connection, bucket_id, worker_id, started_at, finished_at, idempotency_key, last_error FROM jm_jobs WHERE bucket_id = @bucketId AND status IN (N'AssignedToBucket', N'Queued', N'Processing') ORDER BY scheduled_at, id"`)
+    expect(s.text).toMatchInlineSnapshot(`"SELECT TOP (@limit) id, cluster_id, definition, status, priority, lane, payload, metadata, scheduled_at, original_scheduled_at, created_at, updated_at, attempts, max_retries, timeout_ms, agent_connection, bucket_id, worker_id, started_at, finished_at, idempotency_key, last_error, schedule_id, occurrence_at, skip_if_overlapping FROM jm_jobs WHERE bucket_id = @bucketId AND status IN (N'AssignedToBucket', N'Queued', N'Processing') ORDER BY scheduled_at, id"`)
     expect(signature(s)).toMatchInlineSnapshot(`
       "statements: 1
       @limit int
@@ -266,11 +267,11 @@ describe('master T-SQL', () => {
   test('findStrandedJobs', () => {
     const s = all.findStrandedJobs!
     expect(s.text).toMatchInlineSnapshot(`
-      "SELECT TOP (@limit) j.id, j.cluster_id, j.definition, j.status, j.priority, j.lane, j.payload, j.metadata, j.scheduled_at, j.original_scheduled_at, j.created_at, j.updated_at, j.attempts, j.max_retries, j.timeout_ms, j.agent_connection, j.bucket_id, j.worker_id, j.started_at, j.finished_at, j.idempotency_key, j.last_error
+      "SELECT TOP (@limit) j.id, j.cluster_id, j.definition, j.status, j.priority, j.lane, j.payload, j.metadata, j.scheduled_at, j.original_scheduled_at, j.created_at, j.updated_at, j.attempts, j.max_retries, j.timeout_ms, j.agent_connection, j.bucket_id, j.worker_id, j.started_at, j.finished_at, j.idempotency_key, j.last_error, j.schedule_id, j.occurrence_at, j.skip_if_overlapping
         FROM jm_jobs AS j LEFT JOIN jm_buckets AS b ON b.id = j.bucket_id
        WHERE j.cluster_id = @clusterId AND j.bucket_id IS NOT NULL AND j.status IN (N'AssignedToBucket', N'Queued', N'Processing')
          AND (b.id IS NULL OR b.status = N'ReadyToDelete');
-      SELECT TOP (@limit) j.id, j.cluster_id, j.definition, j.status, j.priority, j.lane, j.payload, j.metadata, j.scheduled_at, j.original_scheduled_at, j.created_at, j.updated_at, j.attempts, j.max_retries, j.timeout_ms, j.agent_connection, j.bucket_id, j.worker_id, j.started_at, j.finished_at, j.idempotency_key, j.last_error
+      SELECT TOP (@limit) j.id, j.cluster_id, j.definition, j.status, j.priority, j.lane, j.payload, j.metadata, j.scheduled_at, j.original_scheduled_at, j.created_at, j.updated_at, j.attempts, j.max_retries, j.timeout_ms, j.agent_connection, j.bucket_id, j.worker_id, j.started_at, j.finished_at, j.idempotency_key, j.last_error, j.schedule_id, j.occurrence_at, j.skip_if_overlapping
         FROM jm_jobs AS j JOIN jm_buckets AS b ON b.id = j.bucket_id
        WHERE j.cluster_id = @clusterId AND j.status = N'AssignedToBucket' AND j.scheduled_at < @overdueBefore
          AND j.updated_at < @overdueBefore AND b.status = N'Active';"
@@ -287,7 +288,7 @@ describe('master T-SQL', () => {
     expect(s.text).toMatchInlineSnapshot(`
       "UPDATE jm_jobs
          SET status = N'Cancelled', bucket_id = NULL, agent_connection = NULL, finished_at = @now, updated_at = @now
-      OUTPUT deleted.id, deleted.cluster_id, deleted.definition, deleted.status, deleted.priority, deleted.lane, deleted.payload, deleted.metadata, deleted.scheduled_at, deleted.original_scheduled_at, deleted.created_at, deleted.updated_at, deleted.attempts, deleted.max_retries, deleted.timeout_ms, deleted.agent_connection, deleted.bucket_id, deleted.worker_id, deleted.started_at, deleted.finished_at, deleted.idempotency_key, deleted.last_error
+      OUTPUT deleted.id, deleted.cluster_id, deleted.definition, deleted.status, deleted.priority, deleted.lane, deleted.payload, deleted.metadata, deleted.scheduled_at, deleted.original_scheduled_at, deleted.created_at, deleted.updated_at, deleted.attempts, deleted.max_retries, deleted.timeout_ms, deleted.agent_connection, deleted.bucket_id, deleted.worker_id, deleted.started_at, deleted.finished_at, deleted.idempotency_key, deleted.last_error, deleted.schedule_id, deleted.occurrence_at, deleted.skip_if_overlapping
        WHERE id = @id AND cluster_id = @clusterId AND status NOT IN (N'Succeeded', N'Failed', N'Cancelled')"
     `)
     expect(signature(s)).toMatchInlineSnapshot(`
@@ -299,7 +300,7 @@ describe('master T-SQL', () => {
   })
   test('getJob', () => {
     const s = all.getJob!
-    expect(s.text).toMatchInlineSnapshot(`"SELECT id, cluster_id, definition, status, priority, lane, payload, metadata, scheduled_at, original_scheduled_at, created_at, updated_at, attempts, max_retries, timeout_ms, agent_connection, bucket_id, worker_id, started_at, finished_at, idempotency_key, last_error FROM jm_jobs WHERE cluster_id = @clusterId AND id = @id"`)
+    expect(s.text).toMatchInlineSnapshot(`"SELECT id, cluster_id, definition, status, priority, lane, payload, metadata, scheduled_at, original_scheduled_at, created_at, updated_at, attempts, max_retries, timeout_ms, agent_connection, bucket_id, worker_id, started_at, finished_at, idempotency_key, last_error, schedule_id, occurrence_at, skip_if_overlapping FROM jm_jobs WHERE cluster_id = @clusterId AND id = @id"`)
     expect(signature(s)).toMatchInlineSnapshot(`
       "statements: 1
       @clusterId nvarchar(50)
@@ -309,7 +310,7 @@ describe('master T-SQL', () => {
   test('getJobs', () => {
     const s = all.getJobs!
     expect(s.text).toMatchInlineSnapshot(`
-      "SELECT id, cluster_id, definition, status, priority, lane, payload, metadata, scheduled_at, original_scheduled_at, created_at, updated_at, attempts, max_retries, timeout_ms, agent_connection, bucket_id, worker_id, started_at, finished_at, idempotency_key, last_error FROM jm_jobs
+      "SELECT id, cluster_id, definition, status, priority, lane, payload, metadata, scheduled_at, original_scheduled_at, created_at, updated_at, attempts, max_retries, timeout_ms, agent_connection, bucket_id, worker_id, started_at, finished_at, idempotency_key, last_error, schedule_id, occurrence_at, skip_if_overlapping FROM jm_jobs
        WHERE cluster_id = @clusterId AND id IN (SELECT id FROM OPENJSON(@ids) WITH (id char(36) '$'))"
     `)
     expect(signature(s)).toMatchInlineSnapshot(`
@@ -356,7 +357,7 @@ describe('master T-SQL', () => {
   test('listJobs', () => {
     const s = all.listJobs!
     expect(s.text).toMatchInlineSnapshot(`
-      "SELECT TOP (@limit) j.id, j.cluster_id, j.definition, j.status, j.priority, j.lane, j.payload, j.metadata, j.scheduled_at, j.original_scheduled_at, j.created_at, j.updated_at, j.attempts, j.max_retries, j.timeout_ms, j.agent_connection, j.bucket_id, j.worker_id, j.started_at, j.finished_at, j.idempotency_key, j.last_error
+      "SELECT TOP (@limit) j.id, j.cluster_id, j.definition, j.status, j.priority, j.lane, j.payload, j.metadata, j.scheduled_at, j.original_scheduled_at, j.created_at, j.updated_at, j.attempts, j.max_retries, j.timeout_ms, j.agent_connection, j.bucket_id, j.worker_id, j.started_at, j.finished_at, j.idempotency_key, j.last_error, j.schedule_id, j.occurrence_at, j.skip_if_overlapping
         FROM jm_jobs AS j
        WHERE j.cluster_id = @clusterId
        ORDER BY j.created_at DESC, j.id DESC"
@@ -370,9 +371,9 @@ describe('master T-SQL', () => {
   test('listJobsEveryFilter', () => {
     const s = all.listJobsEveryFilter!
     expect(s.text).toMatchInlineSnapshot(`
-      "SELECT TOP (@limit) j.id, j.cluster_id, j.definition, j.status, j.priority, j.lane, j.payload, j.metadata, j.scheduled_at, j.original_scheduled_at, j.created_at, j.updated_at, j.attempts, j.max_retries, j.timeout_ms, j.agent_connection, j.bucket_id, j.worker_id, j.started_at, j.finished_at, j.idempotency_key, j.last_error
+      "SELECT TOP (@limit) j.id, j.cluster_id, j.definition, j.status, j.priority, j.lane, j.payload, j.metadata, j.scheduled_at, j.original_scheduled_at, j.created_at, j.updated_at, j.attempts, j.max_retries, j.timeout_ms, j.agent_connection, j.bucket_id, j.worker_id, j.started_at, j.finished_at, j.idempotency_key, j.last_error, j.schedule_id, j.occurrence_at, j.skip_if_overlapping
         FROM jm_jobs AS j
-       WHERE j.cluster_id = @clusterId AND j.status = @status AND j.definition = @definition AND j.lane = @lane AND j.bucket_id = @bucketId AND NOT EXISTS (SELECT 1 FROM OPENJSON(@metadata) AS f
+       WHERE j.cluster_id = @clusterId AND j.status = @status AND j.definition = @definition AND j.lane = @lane AND j.bucket_id = @bucketId AND j.schedule_id = @scheduleId AND NOT EXISTS (SELECT 1 FROM OPENJSON(@metadata) AS f
                         WHERE NOT EXISTS (SELECT 1 FROM OPENJSON(j.metadata) AS m
                                            WHERE m.[key] = f.[key] AND m.[value] = f.[value] COLLATE Latin1_General_100_BIN2)) AND j.created_at >= @createdFrom AND j.created_at < @createdTo
          AND (j.created_at < @afterCreatedAt OR (j.created_at = @afterCreatedAt AND j.id < @afterId))
@@ -385,6 +386,7 @@ describe('master T-SQL', () => {
       @definition nvarchar(100)
       @lane nvarchar(50)
       @bucketId nvarchar(200)
+      @scheduleId char(36)
       @metadata nvarchar(max)
       @createdFrom datetimeoffset(3)
       @createdTo datetimeoffset(3)

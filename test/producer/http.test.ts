@@ -238,7 +238,7 @@ describe('/v1/openapi.json', () => {
     expect(res.status).toBe(200)
     const doc = (await res.json()) as any
     expect(doc.openapi).toBe('3.1.0')
-    expect(Object.keys(doc.paths)).toEqual(['/v1/jobs', '/v1/jobs/batch', '/v1/openapi.json'])
+    expect(Object.keys(doc.paths)).toEqual(['/v1/jobs', '/v1/jobs/batch', '/v1/schedules', '/v1/openapi.json'])
     expect(doc.paths['/v1/jobs'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/JobRequest' })
     expect(Object.keys(doc.paths['/v1/jobs'].post.responses)).toEqual(['202', '400', '401', '409', '413', '415', '503'])
     expect(doc.security).toEqual([{ apiKey: [] }])

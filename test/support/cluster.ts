@@ -5,12 +5,13 @@ import { silentLogger, type Logger } from '../../core/logger.js'
 import { Producer } from '../../core/producer.js'
 import { Worker, type WorkerTimings } from '../../core/worker/worker.js'
 import type { Clock } from '../../core/clock.js'
+import type { StaticSchedule } from '../../core/schedules/spec.js'
 import { handlers } from '../../jobs/handlers.js'
 import { PG_MASTER_URL } from './env.js'
 import { dropPrefix, testPrefix } from './pg.js'
 
 /** Fast timings for tests: seconds-scale behaviour in hundreds of milliseconds. */
-export const FAST: Partial<WorkerTimings> = { assignHeldMs: 200, reapMs: 300, drainMs: 300, repairMs: 1000, orphanedInboxMs: 500, maxIdleMs: 200 }
+export const FAST: Partial<WorkerTimings> = { assignHeldMs: 200, planSchedulesMs: 200, reapMs: 300, drainMs: 300, repairMs: 1000, orphanedInboxMs: 500, maxIdleMs: 200 }
 
 export interface TestCluster {
   ctx: ClusterContext
@@ -30,6 +31,8 @@ export interface TestClusterOptions {
   logger?: Logger
   prefix?: string
   keepTables?: boolean
+  /** Static schedules the workers' processes declare (synced when a coordinating worker starts). */
+  staticSchedules?: StaticSchedule[]
 }
 
 /** A cluster on the real local PostgreSQL, isolated by a random table prefix. */
@@ -65,7 +68,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     workers,
     async startWorker(overrides = {}, timings = {}) {
       const withWorker = resolveConfig({ ...configInputOf(config), worker: { ...overrides } })
-      const peer = await openCluster(withWorker, { registry, clock: options.clock, logger })
+      const peer = await openCluster(withWorker, { registry, clock: options.clock, logger, staticSchedules: options.staticSchedules })
       peers.push(peer)
       const worker = new Worker(peer, withWorker.worker!, { ...FAST, ...timings })
       await worker.start()

@@ -36,6 +36,9 @@ export const SQL_TYPES = {
   idempotencyKey: 'nvarchar(200)',
   text: 'nvarchar(max)',
   time: 'datetimeoffset(3)',
+  cron: 'nvarchar(200)',
+  timeZone: 'nvarchar(64)',
+  specHash: 'nvarchar(64)',
 } as const satisfies Record<string, ParamType>
 
 export interface Param {

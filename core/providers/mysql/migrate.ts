@@ -45,6 +45,23 @@ export async function migrate(db: MySqlDb, prefix: string, component: string, mi
   })
 }
 
+/**
+ * `statement` only if `table` has no column `column` yet. MySQL 8 has no ADD COLUMN IF NOT EXISTS
+ * (MariaDB has) and DDL commits on its own, so a migration interrupted after its ALTER must be
+ * able to run again: the check and the ALTER run as one prepared statement.
+ */
+export function unlessColumnExists(table: string, column: string, statement: string): string[] {
+  if (statement.includes("'")) throw new Error('unlessColumnExists: the statement is quoted into a string literal and must not contain single quotes')
+  return [
+    `SET @jm_ddl = IF((SELECT COUNT(*) FROM information_schema.columns
+   WHERE table_schema = DATABASE() AND table_name = '${table}' AND column_name = '${column}') = 0,
+  '${statement}', 'DO 0')`,
+    'PREPARE jm_ddl FROM @jm_ddl',
+    'EXECUTE jm_ddl',
+    'DEALLOCATE PREPARE jm_ddl',
+  ]
+}
+
 /** The DDL `migrate` runs, as one script for operators who disable auto-provisioning. */
 export function schemaText(prefix: string, migrations: Migration[]): string {
   return [versionsTable(prefix), ...migrations.flat()].map((statement) => `${statement.trim()};`).join('\n\n')

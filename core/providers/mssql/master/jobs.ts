@@ -36,6 +36,9 @@ export function toJobRecord(r: Row): JobRecord {
     finishedAt: r.finished_at,
     idempotencyKey: r.idempotency_key,
     lastError: r.last_error,
+    scheduleId: r.schedule_id,
+    occurrenceAt: r.occurrence_at,
+    skipIfOverlapping: r.skip_if_overlapping,
   }
 }
 
@@ -210,6 +213,7 @@ export async function transitionJobs(db: Runner, t: MasterTables, transitions: J
  * Skip-locked claim: the CTE takes the oldest due rows with UPDLOCK (so a concurrent claimer
  * cannot take them too) and READPAST (so it skips rows another claimer holds instead of
  * waiting), and the UPDATE through it sets the lease. Concurrent coordinators get disjoint sets.
+ * Occurrences whose schedule skips overlapping runs wait until due.
  */
 export function buildClaimDueHeldJobs(t: MasterTables, clusterId: string, dueBefore: Date, limit: number, claimMs: number, now: Date): Statement {
   return {
@@ -218,6 +222,7 @@ export function buildClaimDueHeldJobs(t: MasterTables, clusterId: string, dueBef
     FROM ${t.jobs} WITH (ROWLOCK, UPDLOCK, READPAST)
    WHERE cluster_id = @clusterId AND status = N'HeldOnMaster' AND scheduled_at <= @dueBefore
      AND (claimed_until IS NULL OR claimed_until < @now)
+     AND (skip_if_overlapping = 0 OR scheduled_at <= @now)
    ORDER BY scheduled_at, id)
 UPDATE due SET claimed_until = @claimedUntil
 OUTPUT ${columnList(JOB_COLUMNS, 'inserted')}`,
@@ -374,6 +379,10 @@ export function jobFilter(clusterId: string, filter: JobListFilter): { where: st
   if (filter.bucketId !== undefined) {
     clauses.push('j.bucket_id = @bucketId')
     params.push(param('bucketId', T.bucketId, filter.bucketId))
+  }
+  if (filter.scheduleId !== undefined) {
+    clauses.push('j.schedule_id = @scheduleId')
+    params.push(param('scheduleId', T.jobId, filter.scheduleId))
   }
   if (filter.metadata && Object.keys(filter.metadata).length > 0) {
     clauses.push(`NOT EXISTS (SELECT 1 FROM OPENJSON(@metadata) AS f

@@ -13,6 +13,7 @@ export function masterTables(prefix: string) {
     workers: `${prefix}workers`,
     buckets: `${prefix}buckets`,
     connections: `${prefix}agent_connections`,
+    schedules: `${prefix}schedules`,
   }
 }
 export type MasterTables = ReturnType<typeof masterTables>
@@ -21,7 +22,15 @@ export type MasterTables = ReturnType<typeof masterTables>
 export const JOB_COLUMNS = [
   'id', 'cluster_id', 'definition', 'status', 'priority', 'lane', 'payload', 'metadata', 'scheduled_at',
   'original_scheduled_at', 'created_at', 'updated_at', 'attempts', 'max_retries', 'timeout_ms', 'agent_connection',
-  'bucket_id', 'worker_id', 'started_at', 'finished_at', 'idempotency_key', 'last_error',
+  'bucket_id', 'worker_id', 'started_at', 'finished_at', 'idempotency_key', 'last_error', 'schedule_id', 'occurrence_at',
+  'skip_if_overlapping',
+] as const
+
+/** Columns of a schedule row, in the order every statement selects (and OUTPUTs) them. */
+export const SCHEDULE_COLUMNS = [
+  'id', 'cluster_id', 'kind', 'name', 'definition', 'every_ms', 'cron', 'time_zone', 'payload', 'metadata', 'priority', 'lane',
+  'timeout_ms', 'max_retries', 'start_after', 'end_before', 'misfire_policy', 'overlap_policy', 'status', 'covered_until',
+  'created_at', 'updated_at', 'status_changed_at', 'version', 'spec_hash', 'synced_at',
 ] as const
 
 /** `prefix.col, …` for a select list, or `inserted.col, …` / `deleted.col, …` for OUTPUT. */
@@ -134,6 +143,53 @@ export function masterMigrations(prefix: string): string[] {
     deletion_deferred_at ${T.time} NULL,
     CONSTRAINT ${t.connections}_pk PRIMARY KEY (cluster_id, name)`,
       ),
+    ].join('\n'),
+    // 2: recurring schedules. Jobs record the schedule and occurrence they run; the filtered unique
+    // index is what makes an occurrence exist once however many planners run (SQL Server counts
+    // NULLs as equal in a unique index, hence the filter: a "run now" has no occurrence). The
+    // indexes on the new columns are created through EXEC: the batch is compiled before the ALTER
+    // runs, when the columns do not exist yet.
+    [
+      `IF COL_LENGTH(N'${t.jobs}', N'schedule_id') IS NULL
+  ALTER TABLE ${t.jobs} ADD schedule_id ${T.jobId} NULL, occurrence_at ${T.time} NULL,
+    skip_if_overlapping bit NOT NULL CONSTRAINT ${t.jobs}_skip_if_overlapping_default DEFAULT 0;`,
+      `IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'${t.jobs}_occurrence' AND object_id = OBJECT_ID(N'${t.jobs}'))
+  EXEC(N'CREATE UNIQUE INDEX ${t.jobs}_occurrence ON ${t.jobs} (schedule_id, occurrence_at) WHERE occurrence_at IS NOT NULL');`,
+      `IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'${t.jobs}_schedule' AND object_id = OBJECT_ID(N'${t.jobs}'))
+  EXEC(N'CREATE INDEX ${t.jobs}_schedule ON ${t.jobs} (schedule_id, created_at) WHERE schedule_id IS NOT NULL');`,
+      createTable(
+        t.schedules,
+        `    id ${T.jobId} NOT NULL CONSTRAINT ${t.schedules}_pk PRIMARY KEY,
+    cluster_id ${T.clusterId} NOT NULL,
+    kind ${T.status} NOT NULL,
+    name ${T.definition} NULL,
+    definition ${T.definition} NOT NULL,
+    every_ms bigint NULL,
+    cron ${T.cron} NULL,
+    time_zone ${T.timeZone} NULL,
+    payload ${T.text} NULL,
+    metadata ${T.text} NOT NULL,
+    priority smallint NOT NULL,
+    lane ${T.name} NULL,
+    timeout_ms bigint NULL,
+    max_retries int NULL,
+    start_after ${T.time} NULL,
+    end_before ${T.time} NULL,
+    misfire_policy ${T.status} NOT NULL,
+    overlap_policy ${T.status} NOT NULL,
+    status ${T.status} NOT NULL,
+    covered_until ${T.time} NOT NULL,
+    claimed_until ${T.time} NULL,
+    live_job_id ${T.jobId} NULL,
+    spec_hash ${T.specHash} NULL,
+    synced_at ${T.time} NULL,
+    version int NOT NULL,
+    created_at ${T.time} NOT NULL,
+    updated_at ${T.time} NOT NULL,
+    status_changed_at ${T.time} NOT NULL`,
+      ),
+      // Serves the planner's claim (status compared with a literal, least covered first) and listings.
+      createIndex(`${t.schedules}_due`, t.schedules, 'cluster_id, status, covered_until'),
     ].join('\n'),
   ]
 }

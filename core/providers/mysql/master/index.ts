@@ -1,11 +1,12 @@
-import type { AgentConnectionRecord, AttemptRecord, BucketRecord, BucketStatus, ClusterSettings, WorkerRecord } from '../../../model.js'
-import type { JobCursor, JobListFilter, JobMark, JobTransition, MasterStore, NewMasterJob } from '../../../stores/master.js'
+import type { AgentConnectionRecord, AttemptRecord, BucketRecord, BucketStatus, ClusterSettings, ScheduleRecord, WorkerRecord } from '../../../model.js'
+import type { JobCursor, JobListFilter, JobMark, JobTransition, MasterStore, NewMasterJob, NewScheduledJob, ScheduleListFilter } from '../../../stores/master.js'
 import { MySqlDb } from '../db.js'
 import { migrate, schemaText } from '../migrate.js'
 import * as buckets from './buckets.js'
 import * as cluster from './cluster.js'
 import * as connections from './connections.js'
 import * as jobs from './jobs.js'
+import * as schedules from './schedules.js'
 import { masterMigrations, masterTables, type MasterTables } from './schema.js'
 import * as workers from './workers.js'
 
@@ -50,6 +51,16 @@ export class MySqlMasterStore implements MasterStore {
   listJobs = (clusterId: string, filter: JobListFilter, limit: number, after?: JobCursor) => jobs.listJobs(this.db, this.t, clusterId, filter, limit, after)
   countJobsByStatus = (clusterId: string) => jobs.countJobsByStatus(this.db, this.t, clusterId)
   purgeFinishedJobs = (clusterId: string, before: Date, limit: number) => jobs.purgeFinishedJobs(this.db, this.t, clusterId, before, limit)
+
+  insertSchedules = (list: ScheduleRecord[]) => schedules.insertSchedules(this.db, this.t, list)
+  getSchedule = (clusterId: string, id: string) => schedules.getSchedule(this.db, this.t, clusterId, id)
+  listSchedules = (clusterId: string, filter: ScheduleListFilter, limit: number) => schedules.listSchedules(this.db, this.t, clusterId, filter, limit)
+  claimDueSchedules = (clusterId: string, coverBefore: Date, limit: number, claimMs: number, now: Date) =>
+    schedules.claimDueSchedules(this.db, this.t, clusterId, coverBefore, limit, claimMs, now)
+  updateSchedule = (next: ScheduleRecord, expectVersion: number, options: { withdrawOccurrences: boolean }, now: Date) =>
+    schedules.updateSchedule(this.db, this.t, next, expectVersion, options, now)
+  commitSchedulePlan = (next: ScheduleRecord, expectVersion: number, jobs: NewScheduledJob[], now: Date) => schedules.commitSchedulePlan(this.db, this.t, next, expectVersion, jobs, now)
+  claimOverlapSlots = (clusterId: string, entries: Array<{ scheduleId: string; jobId: string }>) => schedules.claimOverlapSlots(this.db, this.t, clusterId, entries)
 
   registerWorker = (w: WorkerRecord) => workers.registerWorker(this.db, this.t, w)
   heartbeat = (workerId: string, now: Date) => workers.heartbeat(this.db, this.t, workerId, now)

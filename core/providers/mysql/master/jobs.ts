@@ -35,6 +35,9 @@ export function toJobRecord(r: Row): JobRecord {
     finishedAt: r.finished_at,
     idempotencyKey: r.idempotency_key,
     lastError: r.last_error,
+    scheduleId: r.schedule_id,
+    occurrenceAt: r.occurrence_at,
+    skipIfOverlapping: Boolean(r.skip_if_overlapping),
   }
 }
 
@@ -206,7 +209,7 @@ async function insertAttempts(session: Session, t: MasterTables, attempts: Attem
 
 /**
  * claimDueHeldJobs: skip-locked claim with a short lease, so concurrent coordinators split the
- * work. The scan is forced along (cluster_id, status, scheduled_at) so LIMIT ends it: a filesort
+ * work; occurrences whose schedule skips overlapping runs wait until due. The scan is forced along (cluster_id, status, scheduled_at) so LIMIT ends it: a filesort
  * would lock every due row before sorting and leave the other coordinators nothing.
  */
 export async function claimDueHeldJobs(db: MySqlDb, t: MasterTables, clusterId: string, dueBefore: Date, limit: number, claimMs: number, now: Date): Promise<JobRecord[]> {
@@ -215,10 +218,11 @@ export async function claimDueHeldJobs(db: MySqlDb, t: MasterTables, clusterId: 
       `SELECT * FROM ${t.jobs} FORCE INDEX (jobs_due)
         WHERE cluster_id = ? AND status = 'HeldOnMaster' AND scheduled_at <= ?
           AND (claimed_until IS NULL OR claimed_until < ?)
+          AND (skip_if_overlapping = FALSE OR scheduled_at <= ?)
         ORDER BY scheduled_at
         LIMIT ?
         FOR UPDATE SKIP LOCKED`,
-      [clusterId, dueBefore, now, limit],
+      [clusterId, dueBefore, now, now, limit],
     )
     if (rows.length > 0) await tx.exec(`UPDATE ${t.jobs} SET claimed_until = ? WHERE id IN (?)`, [new Date(now.getTime() + claimMs), rows.map((r) => r.id)])
     return rows.map(toJobRecord)
@@ -299,6 +303,7 @@ function filterSql(clusterId: string, filter: JobListFilter): { where: string; p
     else add('lane = ?', filter.lane)
   }
   if (filter.bucketId !== undefined) add('bucket_id = ?', filter.bucketId)
+  if (filter.scheduleId !== undefined) add('schedule_id = ?', filter.scheduleId)
   // Containment of the whole filter object: every key must be present with an equal value.
   if (filter.metadata && Object.keys(filter.metadata).length > 0) add('JSON_CONTAINS(metadata, ?)', JSON.stringify(filter.metadata))
   if (filter.createdFrom) add('created_at >= ?', filter.createdFrom)

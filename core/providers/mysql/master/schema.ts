@@ -1,5 +1,5 @@
 import { TABLE_OPTIONS, UUID } from '../db.js'
-import type { Migration } from '../migrate.js'
+import { unlessColumnExists, type Migration } from '../migrate.js'
 
 /**
  * Master tables for MySQL 8 / MariaDB 10.6+. Times are DATETIME(3) holding UTC (every session
@@ -15,6 +15,7 @@ export function masterTables(prefix: string) {
     workers: `${prefix}workers`,
     buckets: `${prefix}buckets`,
     connections: `${prefix}agent_connections`,
+    schedules: `${prefix}schedules`,
   }
 }
 export type MasterTables = ReturnType<typeof masterTables>
@@ -116,6 +117,50 @@ export function masterMigrations(prefix: string): Migration[] {
   last_seen_at DATETIME(3) NOT NULL,
   deletion_deferred_at DATETIME(3) NULL,
   PRIMARY KEY (cluster_id, name)
+) ${TABLE_OPTIONS}`,
+    ],
+    // 2: recurring schedules. Jobs record the schedule and occurrence they run; the unique key is
+    // what makes an occurrence exist once however many planners run (NULLs do not collide).
+    [
+      ...unlessColumnExists(
+        t.jobs,
+        'schedule_id',
+        `ALTER TABLE ${t.jobs}
+  ADD COLUMN schedule_id ${UUID} NULL,
+  ADD COLUMN occurrence_at DATETIME(3) NULL,
+  ADD COLUMN skip_if_overlapping BOOLEAN NOT NULL DEFAULT FALSE,
+  ADD UNIQUE KEY jobs_occurrence (schedule_id, occurrence_at)`,
+      ),
+      `CREATE TABLE IF NOT EXISTS ${t.schedules} (
+  id ${UUID} NOT NULL PRIMARY KEY,
+  cluster_id VARCHAR(100) NOT NULL,
+  kind VARCHAR(20) NOT NULL,
+  name VARCHAR(100) NULL,
+  definition VARCHAR(100) NOT NULL,
+  every_ms BIGINT NULL,
+  cron VARCHAR(200) NULL,
+  time_zone VARCHAR(64) NULL,
+  payload JSON NULL,
+  metadata JSON NOT NULL,
+  priority TINYINT NOT NULL,
+  lane VARCHAR(100) NULL,
+  timeout_ms BIGINT NULL,
+  max_retries INT NULL,
+  start_after DATETIME(3) NULL,
+  end_before DATETIME(3) NULL,
+  misfire_policy VARCHAR(20) NOT NULL,
+  overlap_policy VARCHAR(20) NOT NULL,
+  status VARCHAR(20) NOT NULL,
+  covered_until DATETIME(3) NOT NULL,
+  claimed_until DATETIME(3) NULL,
+  live_job_id ${UUID} NULL,
+  spec_hash VARCHAR(64) NULL,
+  synced_at DATETIME(3) NULL,
+  version INT NOT NULL,
+  created_at DATETIME(3) NOT NULL,
+  updated_at DATETIME(3) NOT NULL,
+  status_changed_at DATETIME(3) NOT NULL,
+  KEY schedules_due (cluster_id, status, covered_until)
 ) ${TABLE_OPTIONS}`,
     ],
   ]

@@ -29,6 +29,9 @@ export function toJobRecord(r: Row): JobRecord {
     finishedAt: r.finished_at,
     idempotencyKey: r.idempotency_key,
     lastError: r.last_error,
+    scheduleId: r.schedule_id,
+    occurrenceAt: r.occurrence_at,
+    skipIfOverlapping: r.skip_if_overlapping,
   }
 }
 
@@ -141,13 +144,18 @@ export async function transitionJobs(db: PgDb, t: MasterTables, transitions: Job
   return rows.map((r) => r.id)
 }
 
-/** claimDueHeldJobs: skip-locked claim with a short lease, so concurrent coordinators split the work. */
+/**
+ * claimDueHeldJobs: skip-locked claim with a short lease, so concurrent coordinators split the
+ * work. Occurrences whose schedule skips overlapping runs wait until due: whether the previous
+ * run has finished is decided when they are handed over.
+ */
 export async function claimDueHeldJobs(db: PgDb, t: MasterTables, clusterId: string, dueBefore: Date, limit: number, claimMs: number, now: Date): Promise<JobRecord[]> {
   const rows = await db.query(
     `WITH c AS (
        SELECT id FROM ${t.jobs}
         WHERE cluster_id = $1 AND status = 'HeldOnMaster' AND scheduled_at <= $2
           AND (claimed_until IS NULL OR claimed_until < $3)
+          AND (NOT skip_if_overlapping OR scheduled_at <= $3)
         ORDER BY scheduled_at
         LIMIT $4
         FOR UPDATE SKIP LOCKED)
@@ -238,6 +246,7 @@ function filterSql(filter: JobListFilter): { where: string; params: unknown[] } 
     else add((n) => `lane = ${n}`, filter.lane)
   }
   if (filter.bucketId !== undefined) add((n) => `bucket_id = ${n}`, filter.bucketId)
+  if (filter.scheduleId !== undefined) add((n) => `schedule_id = ${n}::uuid`, filter.scheduleId)
   if (filter.metadata && Object.keys(filter.metadata).length > 0) add((n) => `metadata @> ${n}::text::jsonb`, JSON.stringify(filter.metadata))
   if (filter.createdFrom) add((n) => `created_at >= ${n}`, filter.createdFrom)
   if (filter.createdTo) add((n) => `created_at < ${n}`, filter.createdTo)

@@ -8,6 +8,7 @@ export function masterTables(prefix: string) {
     workers: `${prefix}workers`,
     buckets: `${prefix}buckets`,
     connections: `${prefix}agent_connections`,
+    schedules: `${prefix}schedules`,
   }
 }
 export type MasterTables = ReturnType<typeof masterTables>
@@ -109,5 +110,46 @@ CREATE TABLE IF NOT EXISTS ${t.connections} (
   deletion_deferred_at timestamptz,
   PRIMARY KEY (cluster_id, name)
 );`,
+    // 2: recurring schedules. Jobs record the schedule and occurrence they run; the unique index is
+    // what makes an occurrence exist once however many planners run (a "run now" has no occurrence).
+    `
+ALTER TABLE ${t.jobs}
+  ADD COLUMN IF NOT EXISTS schedule_id uuid,
+  ADD COLUMN IF NOT EXISTS occurrence_at timestamptz,
+  ADD COLUMN IF NOT EXISTS skip_if_overlapping boolean NOT NULL DEFAULT false;
+CREATE UNIQUE INDEX IF NOT EXISTS ${t.jobs}_occurrence ON ${t.jobs} (schedule_id, occurrence_at) WHERE occurrence_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ${t.jobs}_schedule ON ${t.jobs} (schedule_id, created_at) WHERE schedule_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS ${t.schedules} (
+  id uuid PRIMARY KEY,
+  cluster_id text NOT NULL,
+  kind text NOT NULL,
+  name text,
+  definition text NOT NULL,
+  every_ms bigint,
+  cron text,
+  time_zone text,
+  payload jsonb,
+  metadata jsonb NOT NULL DEFAULT '{}',
+  priority smallint NOT NULL,
+  lane text,
+  timeout_ms bigint,
+  max_retries int,
+  start_after timestamptz,
+  end_before timestamptz,
+  misfire_policy text NOT NULL,
+  overlap_policy text NOT NULL,
+  status text NOT NULL,
+  covered_until timestamptz NOT NULL,
+  claimed_until timestamptz,
+  live_job_id uuid,
+  spec_hash text,
+  synced_at timestamptz,
+  version int NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  status_changed_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${t.schedules}_due ON ${t.schedules} (cluster_id, covered_until) WHERE status = 'Active';
+CREATE INDEX IF NOT EXISTS ${t.schedules}_status ON ${t.schedules} (cluster_id, status);`,
   ]
 }
