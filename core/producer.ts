@@ -8,8 +8,7 @@ import { parseDuration } from './durations.js'
 import { buildEnvelope, buildEnvelopeFromRequest, issuesFrom, type EnqueueOptions } from './envelope.js'
 import { ClusterModeError, TransportUnavailableError, ValidationError } from './errors.js'
 import type { ClusterMode, JobEnvelope } from './model.js'
-import { scheduleRequestEnvelope } from './schedules/inbox.js'
-import { buildScheduleSpec, scheduleRequestSchema, type ScheduleOptions } from './schedules/spec.js'
+import { scheduleRequestSchema, type ScheduleOptions } from './schedules/schema.js'
 import type { AgentStore } from './stores/agent.js'
 
 export interface EnqueuedJob {
@@ -123,6 +122,8 @@ export class Producer {
   private async writeSchedule(definition: JobDefinition, payload: unknown, options: ScheduleOptions, idempotencyKey: unknown): Promise<AcceptedSchedule> {
     const key = v.safeParse(scheduleRequestSchema.entries.idempotencyKey, idempotencyKey)
     if (!key.success) throw new ValidationError(issuesFrom(key.issues, 'idempotencyKey'))
+    // Loaded on the first schedule: the cron library stays out of the job path's cold start.
+    const [{ buildScheduleSpec }, { scheduleRequestEnvelope }] = await Promise.all([import('./schedules/spec.js'), import('./schedules/inbox.js')])
     const now = this.clock.now()
     const spec = buildScheduleSpec(definition, payload, options, { now, maxMessageBytes: this.options.maxMessageBytes })
     const [accepted] = await this.write([scheduleRequestEnvelope(spec, uuidv7(), now, key.output ?? null)])

@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import { enqueueRequestSchema } from '../core/envelope.js'
 import { MAX_BATCH } from '../core/producer.js'
-import { scheduleRequestSchema } from '../core/schedules/spec.js'
+import { scheduleRequestSchema } from '../core/schedules/schema.js'
 
 /**
  * The producer's HTTP bodies as valibot schemas: the request shapes are validated with them and

@@ -1,4 +1,5 @@
 import { Cron } from 'croner'
+import { MIN_INTERVAL_MS } from './schema.js'
 
 /**
  * When a schedule recurs. Intervals are absolute durations counted from an anchor (start-after,
@@ -18,21 +19,8 @@ export interface Recurrence {
   latestBefore(before: Date, after: Date, limit: number): Date[]
 }
 
-/** Intervals are whole seconds or more: finer ones would flood the master with occurrences. */
-export const MIN_INTERVAL_MS = 1000
-
 /** croner mode: 5 fields, or 6 with a leading seconds field (no year field). */
 const CRON_MODE = '5-or-6-parts'
-
-/** Whether `zone` is an IANA time zone this runtime knows. */
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone })
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Why `expression` is not a usable cron expression in `zone`, or null if it is. */
 export function cronProblem(expression: string, zone: string): string | null {

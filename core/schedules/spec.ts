@@ -2,59 +2,12 @@ import { createHash } from 'node:crypto'
 import * as v from 'valibot'
 import { v5 as uuidv5 } from 'uuid'
 import type { JobDefinition } from '../definitions.js'
-import { DAY } from '../durations.js'
-import { enqueueOptionsSchema } from '../envelope.js'
 import { ConfigError, PayloadTooLargeError, ValidationError, type Issue } from '../errors.js'
 import { MISFIRE_POLICIES, OVERLAP_POLICIES, type ScheduleKind, type ScheduleRecord, type ScheduleSpec } from '../model.js'
 import { DEFINITION_PATTERN, DEFINITION_RULE } from '../names.js'
-import { durationSchema, issuesFrom } from '../schemas.js'
-import { cronProblem, isTimeZone, MIN_INTERVAL_MS } from './recurrence.js'
-
-const MAX_INTERVAL_MS = 366 * DAY
-const MAX_CRON_LENGTH = 200
-
-const timeField = (field: string) =>
-  v.pipe(
-    v.union([v.date(), v.string()], `${field} must be an ISO-8601 time`),
-    v.transform((x) => (x instanceof Date ? x : new Date(x))),
-    v.check((d) => !Number.isNaN(d.getTime()), `${field} must be an ISO-8601 time`),
-  )
-
-const options = enqueueOptionsSchema.entries
-
-/** What a schedule may say besides its job and payload; shared by code (`defineSchedule`), the client and HTTP. */
-export const scheduleOptionsSchema = v.strictObject({
-  name: v.optional(v.pipe(v.string('name must be a string'), v.regex(DEFINITION_PATTERN, `name must be ${DEFINITION_RULE}`))),
-  every: v.optional(durationSchema('every', MIN_INTERVAL_MS, MAX_INTERVAL_MS)),
-  cron: v.optional(
-    v.pipe(
-      v.string('cron must be a cron expression'),
-      v.trim(),
-      v.minLength(1, 'cron must be a cron expression'),
-      v.maxLength(MAX_CRON_LENGTH, `cron is limited to ${MAX_CRON_LENGTH} characters`),
-    ),
-  ),
-  timeZone: v.optional(v.pipe(v.string('timeZone must be a string'), v.check(isTimeZone, 'timeZone must be an IANA time zone such as "UTC" or "America/Sao_Paulo"'))),
-  priority: options.priority,
-  lane: options.lane,
-  timeout: options.timeout,
-  maxRetries: options.maxRetries,
-  metadata: options.metadata,
-  startAfter: v.optional(timeField('startAfter')),
-  endBefore: v.optional(timeField('endBefore')),
-  misfire: v.optional(v.picklist(MISFIRE_POLICIES, `misfire must be one of ${MISFIRE_POLICIES.join(', ')}`)),
-  overlap: v.optional(v.picklist(OVERLAP_POLICIES, `overlap must be one of ${OVERLAP_POLICIES.join(', ')}`)),
-})
-export type ScheduleOptions = v.InferInput<typeof scheduleOptionsSchema>
-
-/** `POST /v1/schedules`: the job (definition, payload), the recurrence and options, and an idempotency key. */
-export const scheduleRequestSchema = v.strictObject({
-  definition: v.pipe(v.string('definition is required'), v.regex(DEFINITION_PATTERN, `definition must be ${DEFINITION_RULE}`)),
-  payload: v.optional(v.unknown()),
-  ...scheduleOptionsSchema.entries,
-  idempotencyKey: options.idempotencyKey,
-})
-export type ScheduleRequest = v.InferInput<typeof scheduleRequestSchema>
+import { issuesFrom } from '../schemas.js'
+import { cronProblem } from './recurrence.js'
+import { isTimeZone, jobOptions, MAX_CRON_LENGTH, MIN_INTERVAL_MS, scheduleOptionsSchema, timeField, type ScheduleOptions } from './schema.js'
 
 export interface SpecContext {
   now: Date
@@ -199,7 +152,7 @@ const wireSpecSchema = v.strictObject({
   timeZone: v.nullable(v.pipe(v.string(), v.check(isTimeZone))),
   payload: v.unknown(),
   metadata: v.record(v.string(), v.string()),
-  priority: options.priority.wrapped,
+  priority: jobOptions.priority.wrapped,
   lane: v.nullable(v.string()),
   timeoutMs: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1))),
   maxRetries: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(25))),

@@ -4,11 +4,12 @@ import { JobRegistry } from '../../core/definitions.js'
 import { DAY } from '../../core/durations.js'
 import { silentLogger } from '../../core/logger.js'
 import { Producer } from '../../core/producer.js'
-import { SCHEDULE_REQUEST_DEFINITION } from '../../core/schedules/inbox.js'
+import { scheduleRequestEnvelope, SCHEDULE_REQUEST_DEFINITION } from '../../core/schedules/inbox.js'
+import { buildScheduleSpec } from '../../core/schedules/spec.js'
 import { WITHDRAWN_OCCURRENCE_ERROR } from '../../core/stores/master.js'
 import { apiKeyEntry } from '../../functions/auth.js'
 import { createProducerApp } from '../../functions/producer.js'
-import { sampleDefinitions } from '../../jobs/definitions.js'
+import { echo, sampleDefinitions } from '../../jobs/definitions.js'
 import { apiCaller, captureLogger, type ApiCaller } from '../api/support.js'
 import { inboxJobs, provisionedAgents } from '../producer/support.js'
 import { startTestCluster, type TestCluster } from '../support/cluster.js'
@@ -90,6 +91,21 @@ describe('POST /v1/schedules (producer)', () => {
     } finally {
       await agents.cleanup()
     }
+  })
+})
+
+describe('ingest of schedule requests', () => {
+  test('a request this version cannot read is not dropped: it is kept as a Failed job with the reason', async () => {
+    const spec = buildScheduleSpec(echo, { x: 1 }, { every: '1m' }, { now: new Date(), maxMessageBytes: 4096 })
+    const envelope = scheduleRequestEnvelope(spec, randomUUID(), new Date(), null)
+    const unreadable = { ...envelope, payload: { ...(envelope.payload as object), misfirePolicy: 'replay-everything' } }
+    await cluster.ctx.agent('standalone').enqueue([unreadable], DAY, new Date())
+    const kept = await waitFor('the unreadable request in the master', async () => {
+      const job = await cluster.ctx.master.getJob('test', envelope.id)
+      return job?.status === 'Failed' ? job : null
+    })
+    expect(kept).toMatchObject({ definition: SCHEDULE_REQUEST_DEFINITION, lastError: expect.stringMatching(/^unreadable schedule request: misfirePolicy: /) })
+    expect(await cluster.ctx.master.getSchedule('test', envelope.id)).toBeNull()
   })
 })
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { ManualClock } from '../../core/clock.js'
 import type { ClusterContext } from '../../core/cluster.js'
 import { planSchedules } from '../../core/coordinator/plan-schedules.js'
+import { changeClusterMode } from '../../core/operations.js'
 import { HOUR, MINUTE, SECOND } from '../../core/durations.js'
 import type { MisfirePolicy, ScheduleRecord } from '../../core/model.js'
 import { recurrenceOf } from '../../core/schedules/recurrence.js'
@@ -126,6 +127,13 @@ describe.each(Object.keys(providers) as Array<keyof typeof providers>)('planner 
     expect(await late(allEverySecond!)).toHaveLength(100)
     // And each then continues on schedule.
     for (const s of [once!, skip!, all!]) expect((await occurrences(s)).filter((t) => t >= now.getTime())).toHaveLength(10)
+    // A Passive cluster plans nothing (on return to Active, the misfire policy decides).
+    await changeClusterMode(cluster.ctx, 'Passive')
+    clock.advance(HOUR)
+    expect(await planSchedules(cluster.ctx)).toEqual({ schedules: 0, occurrences: 0, caughtUp: 0, completed: 0 })
+    await changeClusterMode(cluster.ctx, 'Active')
+    // Planned up to 10 min past the last plan, so 50 every-minute occurrences were missed this time.
+    expect((await planSchedules(cluster.ctx)).caughtUp).toBe(1 + 0 + 50 + 100)
     console.log(`${provider}: 1 h outage, every-minute schedules: run-once caught up ${missedOnce.length}, skip 0, run-all 60; every-second run-all capped at 100`)
   })
 })

@@ -2,7 +2,8 @@ import * as v from 'valibot'
 import { describe, expect, test } from 'vitest'
 import { defineJob } from '../../core/definitions.js'
 import { ConfigError, PayloadTooLargeError, ValidationError } from '../../core/errors.js'
-import { buildScheduleSpec, defineSchedule, specFromWire, specHash, specToWire, staticScheduleId, type ScheduleOptions } from '../../core/schedules/spec.js'
+import type { ScheduleOptions } from '../../core/schedules/schema.js'
+import { buildScheduleSpec, defineSchedule, specFromWire, specHash, specToWire, staticScheduleId } from '../../core/schedules/spec.js'
 import { echo, sleep } from '../../jobs/definitions.js'
 
 const now = new Date('2026-03-01T10:00:00Z')
