@@ -88,7 +88,7 @@ describe('batches stay far under 2,100 parameters at any size', () => {
 })
 
 describe('claims skip locked rows and lease what they take', () => {
-  test.each(['claimDueHeldJobs', 'claimInbox', 'claimInboxOlderThan', 'fetchDue'])('%s', (name) => {
+  test.each(['claimDueHeldJobs', 'claimDueSchedules', 'claimInbox', 'claimInboxOlderThan', 'fetchDue'])('%s', (name) => {
     const { text } = catalog()[name]!
     expect(text).toMatch(/^WITH \w+ AS \(\n {2}SELECT TOP \(@limit\) /)
     expect(text).toContain('WITH (ROWLOCK, UPDLOCK, READPAST)')
