@@ -5,6 +5,7 @@ import type { JobDefinition, JobRegistry } from './definitions.js'
 import { DAY } from './durations.js'
 import { durationSchema, issuesFrom } from './schemas.js'
 import { PayloadTooLargeError, ValidationError, type Issue } from './errors.js'
+import { unstorableJson } from './json-storable.js'
 
 export { issuesFrom }
 import { PRIORITIES, type BucketJob, type JobEnvelope, type Priority } from './model.js'
@@ -59,7 +60,8 @@ export interface BuildContext {
 
 /**
  * Validate one job and turn it into an envelope: definition known, payload matches its schema,
- * names valid, time sane, serialized size within maxMessageBytes. Throws ValidationError or
+ * payload and metadata storable by every master, names valid, time sane, serialized size within
+ * maxMessageBytes. Throws ValidationError or
  * PayloadTooLargeError; never returns a partial result.
  */
 export function buildEnvelope(definition: JobDefinition, payload: unknown, options: EnqueueOptions, ctx: BuildContext): { envelope: JobEnvelope; bytes: number } {
@@ -68,6 +70,10 @@ export function buildEnvelope(definition: JobDefinition, payload: unknown, optio
   const issues: Issue[] = parsedOptions.success ? [] : issuesFrom(parsedOptions.issues, ctx.path ?? '')
   const checkedPayload = v.safeParse(definition.schema, payload)
   if (!checkedPayload.success) issues.push(...issuesFrom(checkedPayload.issues, `${prefix}payload`))
+  // Before anything serializes the payload (JSON.stringify overflows the stack a few thousand levels down).
+  for (const issue of [unstorableJson(payload, `${prefix}payload`), parsedOptions.success ? unstorableJson(parsedOptions.output.metadata ?? {}, `${prefix}metadata`) : null]) {
+    if (issue) issues.push(issue)
+  }
   if (!parsedOptions.success || issues.length > 0) throw new ValidationError(issues)
   const o = parsedOptions.output
 

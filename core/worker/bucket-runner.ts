@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import type { Clock } from '../clock.js'
 import { issuesFrom } from '../schemas.js'
+import { storableText, unstorableJson } from '../json-storable.js'
 import type { JobContext, JobRegistry } from '../definitions.js'
 import type { Logger } from '../logger.js'
 import { recordAttemptFinished, recordAttemptStarted } from '../metrics.js'
@@ -234,7 +235,7 @@ export class BucketRunner {
     }
     const parsed = v.safeParse(definition.schema, job.payload)
     if (!parsed.success) {
-      const detail = issuesFrom(parsed.issues, 'payload').map((i) => `${i.path}: ${i.message}`).join('; ')
+      const detail = storableText(issuesFrom(parsed.issues, 'payload').map((i) => `${i.path}: ${i.message}`).join('; '))
       entry.finish('Failed', `payload no longer matches the schema of "${job.definition}": ${detail}`, null, true)
       return
     }
@@ -326,12 +327,17 @@ function deliveryKey(job: BucketJob): string {
 
 function errorText(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text
+  return storableText(text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text)
 }
 
-/** Results go to the history as JSON; keep them serializable and bounded. */
+/**
+ * Results go to the history as JSON; keep them serializable, bounded and storable by the master
+ * (one it refused would fail every flush of this worker's results).
+ */
 function safeResult(result: unknown): unknown {
   if (result === undefined) return null
+  const unstorable = unstorableJson(result, 'result')
+  if (unstorable) return { unstorable: `${unstorable.path} ${unstorable.message}` }
   try {
     const text = JSON.stringify(result)
     if (text === undefined) return null
