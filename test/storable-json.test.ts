@@ -77,9 +77,10 @@ describe.each([
   afterAll(() => cluster?.close())
 
   test('payloads at the limits are ingested; unstorable results and errors are recorded in a storable form; nothing blocks', async () => {
+    const awkward = { smile: '😀', control: '\u0001\u001f', quote: `'"\\`, sql: "'); DROP TABLE jobs; --" }
     const jobs = [
       { definition: 'echo', payload: nested(MAX_JSON_DEPTH) },
-      { definition: 'echo', payload: { smile: '😀', control: '\u0001\u001f', quote: `'"\\`, sql: "'); DROP TABLE jobs; --" }, metadata: { note: '😀 \u0001' } },
+      { definition: 'echo', payload: awkward, metadata: { note: '😀 \u0001' } },
       { definition: 'unstorable-result', payload: 'nul', maxRetries: 0 },
       { definition: 'unstorable-result', payload: 'surrogate', maxRetries: 0 },
       { definition: 'unstorable-result', payload: 'deep', maxRetries: 0 },
@@ -94,7 +95,7 @@ describe.each([
     const byId = new Map(finished.map((j) => [j.id, j]))
     expect(ids.map((id) => byId.get(id)!.status)).toEqual([...Array(5).fill('Succeeded'), 'Failed', ...Array(20).fill('Succeeded')])
     expect(byId.get(ids[0]!)!.payload).toEqual(nested(MAX_JSON_DEPTH))
-    expect(byId.get(ids[1]!)!.payload).toEqual(jobs[1]!.payload)
+    expect(byId.get(ids[1]!)!.payload).toEqual(awkward)
     expect(byId.get(ids[1]!)!.metadata).toEqual({ note: '😀 \u0001' })
     const results = await Promise.all(ids.slice(2, 6).map(async (id) => (await cluster.ctx.master.listAttempts('test', id))[0]!))
     expect(results.slice(0, 3).map((a) => a.result)).toEqual([
