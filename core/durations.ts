@@ -8,6 +8,7 @@ export function parseDuration(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.floor(value) : undefined
   if (typeof value !== 'string') return undefined
   const text = value.trim()
+  if (text === '') return undefined // `ms` throws on an empty string instead of saying it is no duration
   if (/^\d+$/.test(text)) return Number(text)
   const parsed = ms(text as ms.StringValue)
   return typeof parsed === 'number' && Number.isFinite(parsed) && parsed >= 0 ? Math.floor(parsed) : undefined
