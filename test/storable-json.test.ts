@@ -63,6 +63,19 @@ describe('the producer refuses what a master could not store, naming the field, 
     expect(batch.body.issues).toEqual([{ path: `jobs.1.${path}`, message: expect.stringMatching(message) }])
     expect(await cluster.ctx.agent('standalone').inboxDepth()).toBe(depthBefore)
   })
+
+  test.each([
+    ['a NUL in the payload', { payload: { a: 'x\u0000y' } }, 'payload.a'],
+    ['an unpaired surrogate in a payload key', { payload: { '\ud800': 1 } }, 'payload'],
+    ['a NUL in a metadata value', { metadata: { k: '\u0000' } }, 'metadata.k'],
+    [`${MAX_JSON_DEPTH + 1} levels of nesting`, { payload: nested(MAX_JSON_DEPTH + 1) }, 'payload'],
+  ])('a schedule with %s', async (_name, fields, path) => {
+    const depthBefore = await cluster.ctx.agent('standalone').inboxDepth()
+    const answer = await post('/v1/schedules', JSON.stringify({ definition: 'echo', every: '1h', ...fields }))
+    expect(answer.status).toBe(400)
+    expect(answer.body.issues).toEqual([{ path, message: expect.any(String) }])
+    expect(await cluster.ctx.agent('standalone').inboxDepth()).toBe(depthBefore)
+  })
 })
 
 describe.each([

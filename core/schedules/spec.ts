@@ -5,6 +5,7 @@ import type { JobDefinition } from '../definitions.js'
 import { ConfigError, PayloadTooLargeError, ValidationError, type Issue } from '../errors.js'
 import { MISFIRE_POLICIES, OVERLAP_POLICIES, type ScheduleKind, type ScheduleRecord, type ScheduleSpec } from '../model.js'
 import { DEFINITION_PATTERN, DEFINITION_RULE } from '../names.js'
+import { unstorableJson } from '../json-storable.js'
 import { issuesFrom } from '../schemas.js'
 import { cronProblem } from './recurrence.js'
 import { isTimeZone, jobOptions, MAX_CRON_LENGTH, MIN_INTERVAL_MS, scheduleOptionsSchema, timeField, type ScheduleOptions } from './schema.js'
@@ -29,6 +30,10 @@ export function buildScheduleSpec(definition: JobDefinition, payload: unknown, i
   const issues: Issue[] = parsed.success ? [] : issuesFrom(parsed.issues, ctx.path ?? '')
   const checkedPayload = v.safeParse(definition.schema, payload)
   if (!checkedPayload.success) issues.push(...issuesFrom(checkedPayload.issues, at('payload')))
+  // As for a job: before anything serializes the payload, and only what every master can store.
+  for (const issue of [unstorableJson(payload, at('payload')), parsed.success ? unstorableJson(parsed.output.metadata ?? {}, at('metadata')) : null]) {
+    if (issue) issues.push(issue)
+  }
   if (!parsed.success || issues.length > 0) throw new ValidationError(issues)
   const o = parsed.output
 
