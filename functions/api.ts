@@ -22,6 +22,7 @@ import {
   type JobOperationResult,
   type ScheduleOperationResult,
 } from '../core/operations.js'
+import { unstorableJson } from '../core/json-storable.js'
 import { durationSchema, issuesFrom } from '../core/schemas.js'
 import type { JobCursor, JobListFilter } from '../core/stores/master.js'
 import { authConfigured, authenticate, describePrincipal, roleAllows, type AuthEnv, type AuthSettings } from './auth.js'
@@ -64,7 +65,12 @@ const listQuerySchema = v.strictObject({
   cursor: v.optional(v.string()),
 })
 
-const metadataValueSchema = v.pipe(v.string(), v.maxLength(1000, 'metadata values are limited to 1000 characters'))
+const metadataValueSchema = v.pipe(
+  v.string(),
+  v.maxLength(1000, 'metadata values are limited to 1000 characters'),
+  // A value no job can have (the producer refuses it): a master could not even compare it.
+  v.check((value) => unstorableJson(value, '') === null, 'metadata values cannot contain a NUL character (U+0000) or an unpaired UTF-16 surrogate'),
+)
 
 const bucketQuerySchema = v.strictObject({
   status: v.optional(v.picklist(BUCKET_STATUSES, `status must be one of ${BUCKET_STATUSES.join(', ')}`)),
@@ -388,6 +394,7 @@ export function createApiApp(ctx: ClusterContext, options: ApiAppOptions): Hono<
     }),
   )
 
+  app.notFound((c) => c.json({ error: 'not found' }, 404))
   app.onError((error, c) => {
     if (error instanceof OperationConflictError) return c.json({ error: error.message, currentStatus: error.currentStatus }, 409)
     return errorResponse(error, c, logger)
