@@ -27,6 +27,9 @@ export class PgDb {
       onnotice: () => {},
       idle_timeout: 60,
       connect_timeout: 10,
+      // Reconnect attempts back off to 1–2 s at most. The driver's default grows to 10–20 s after a
+      // few failures, which kept workers idle that long after their database had come back.
+      backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2),
       // int8 columns (bigserial ids, long durations) come back as numbers; they stay far below 2^53.
       types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
       connection: { application_name: 'jobmaster' },
