@@ -9,7 +9,7 @@ import { silentLogger } from '../core/logger.js'
 import { Producer } from '../core/producer.js'
 import { noop } from '../jobs/definitions.js'
 import { handlers } from '../jobs/handlers.js'
-import { closedLoop, percentile, rssMb, type Figure } from './lib.js'
+import { closedLoop, percentile, rssMb, workerImageCommand, type Figure } from './lib.js'
 import { dropMySqlBenchTables } from './mysql.js'
 import { deleteNatsBenchStreams } from './nats.js'
 
@@ -27,12 +27,19 @@ export interface EngineBenchOptions {
   log: (line: string) => void
 }
 
-/** Connections of the master database's own statistics (pg_stat_database), to count statements at the master. */
-async function masterTransactions(masterUrl: string): Promise<number> {
+/**
+ * The PostgreSQL server's own statistics (pg_stat_database): transactions at the master database
+ * (to count master statements), and rows written in every database of the server (the master's
+ * and, for the PostgreSQL transport, the agent's), which bound the drain rate on a shared machine.
+ */
+async function serverCounters(masterUrl: string): Promise<{ masterTransactions: number; rowWrites: number }> {
   const sql = postgres(masterUrl, { max: 1, onnotice: () => {} })
   try {
-    const [row] = await sql<{ n: string }[]>`SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()`
-    return Number(row!.n)
+    const [row] = await sql<{ xacts: string; writes: string }[]>`
+      SELECT sum(xact_commit + xact_rollback) FILTER (WHERE datname = current_database())::text AS xacts,
+             sum(tup_inserted + tup_updated + tup_deleted)::text AS writes
+      FROM pg_stat_database`
+    return { masterTransactions: Number(row!.xacts), rowWrites: Number(row!.writes) }
   } finally {
     await sql.end()
   }
@@ -72,7 +79,8 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
 
     o.log(`[${o.transport}] drain: ${o.drainJobs} noop jobs pre-enqueued, then one worker process`)
     for (let i = 0; i < o.drainJobs; i += 1000) await producer.enqueueBatch(batch.slice(0, Math.min(1000, o.drainJobs - i)))
-    const worker = spawn(process.execPath, [...(process.env.JM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.JM_BENCH_CPU_PROF}`] : []), '--import', 'tsx', 'workers/main.ts'], {
+    const [, ...imageArgs] = workerImageCommand()
+    const worker = spawn(process.execPath, [...(process.env.JM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.JM_BENCH_CPU_PROF}`] : []), ...imageArgs], {
       env: {
         PATH: process.env.PATH ?? '',
         JM_MASTER_URL: o.masterUrl,
@@ -89,7 +97,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
     try {
       // The clock starts when the worker has registered (process start-up is not the engine's speed).
       while ((await ctx.master.listWorkers('bench')).length === 0) await delay(20)
-      const xactBefore = await masterTransactions(o.masterUrl)
+      const before = await serverCounters(o.masterUrl)
       const started = Date.now()
       let polls = 0
       let peakRss = 0
@@ -103,12 +111,14 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
       }
       const seconds = (Date.now() - started) / 1000
       await delay(1500) // pg_stat_database is flushed about once a second
-      const xactAfter = await masterTransactions(o.masterUrl)
+      const after = await serverCounters(o.masterUrl)
       // Subtract our own polling (one statement each) and the two stat reads.
-      const workerStatements = xactAfter - xactBefore - polls - 1
+      const workerStatements = after.masterTransactions - before.masterTransactions - polls - 1
       const settings = Object.entries(o.workerEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults'
       figures.push({ name: 'drain_per_s', transport: o.transport, value: o.drainJobs / seconds, unit: 'jobs/s', notes: `${o.drainJobs} pre-enqueued noop jobs, one worker process (${settings}), from worker registration to all Succeeded` })
       figures.push({ name: 'master_statements_per_job', transport: o.transport, value: workerStatements / o.drainJobs, unit: 'statements/job', notes: `${workerStatements} master transactions during the drain (pg_stat_database), every statement autocommits` })
+      const where = o.transport === 'postgres' ? 'master and agent databases' : 'master database (the agent is not PostgreSQL)'
+      figures.push({ name: 'pg_row_writes_per_job', transport: o.transport, value: (after.rowWrites - before.rowWrites) / o.drainJobs, unit: 'rows/job', notes: `rows inserted, updated and deleted on the PostgreSQL server (${where}) during the drain, per job` })
       figures.push({ name: 'worker_rss_mb', transport: o.transport, value: peakRss, unit: 'MB', notes: 'peak resident memory of the worker process during the drain' })
 
       o.log(`[${o.transport}] latency: ${o.latencyRate} jobs/s for ${o.latencySeconds} s`)

@@ -69,3 +69,11 @@ export function rssMb(pid: number): { rss: number; peak: number } {
   const kb = (key: string) => Number(/^(\w+):\s+(\d+) kB/m.exec(status.split('\n').find((l) => l.startsWith(key)) ?? '')?.[2] ?? Number.NaN)
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 }
 }
+
+/** The worker image's CMD (workers/Dockerfile), so the bench runs the worker exactly as deployed (node flags included). */
+export function workerImageCommand(): string[] {
+  const dockerfile = readFileSync(new URL('../workers/Dockerfile', import.meta.url), 'utf8')
+  const cmd = dockerfile.split('\n').findLast((line) => line.startsWith('CMD '))
+  if (!cmd) throw new Error('workers/Dockerfile has no CMD')
+  return JSON.parse(cmd.slice(4)) as string[]
+}

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --transport postgres|all] [--quick]`: one TSV line per figure, and a JSON
+ * `npm run bench [-- --transport postgres|mysql|nats|all] [--quick]`: one TSV line per figure, and a JSON
  * result in bench/results/. Each transport's figures are compared with the transport's own floor
  * on this machine, measured in the same run.
  */
@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { benchEngine } from './engine.js'
 import { postgresCommitFloor } from './floors.js'
+import { benchHttpEnqueue } from './http-enqueue.js'
 import { ensureMySqlBenchDatabase, MYSQL_BENCH_AGENT_URL, mysqlCommitFloor } from './mysql.js'
 import { NATS_BENCH_URL, natsPublishFloor } from './nats.js'
 import { machine, meets, tsvHeader, tsvLine, type Figure } from './lib.js'
@@ -85,6 +86,10 @@ async function main(): Promise<void> {
       if (target) f.target = target
     }
     figures.push(...engine)
+    if (transport === 'postgres') {
+      log('[postgres] http_enqueue: the producer app on @hono/node-server, 32 keep-alive clients')
+      for (const f of await benchHttpEnqueue({ durationMs })) figures.push({ ...f, transport })
+    }
   }
   process.stdout.write(`${tsvHeader()}\n${figures.map(tsvLine).join('\n')}\n`)
   const result = { at: new Date().toISOString(), machine: machine(), quick: values.quick, figures: figures.map((f) => ({ ...f, met: meets(f) })) }

@@ -39,7 +39,7 @@ function runtimeStage(dockerfile: string): { copies: Array<{ sources: string[]; 
 
 test('the image’s runtime stage holds everything its CMD needs to run a worker', async () => {
   const { copies, cmd } = runtimeStage(await readFile(join(ROOT, 'workers/Dockerfile'), 'utf8'))
-  expect(cmd).toEqual(['node', '--import', 'tsx', 'workers/main.ts'])
+  expect(cmd).toEqual(['node', '--max-semi-space-size=8', '--import', 'tsx', 'workers/main.ts'])
   app = await mkdtemp(join(tmpdir(), 'jm-image-'))
   for (const { sources, destination } of copies) {
     for (const source of sources) {
