@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from './ids.js'
 import { addMs, type Clock } from './clock.js'
 import type { JobDefinition, JobRegistry } from './definitions.js'
 import { DAY } from './durations.js'
@@ -84,7 +84,7 @@ export function buildEnvelope(definition: JobDefinition, payload: unknown, optio
   if (scheduledAt.getTime() < now.getTime() - MAX_PAST_MS) throw ValidationError.single(`${prefix}runAt`, 'is more than 7 days in the past')
 
   const envelope: JobEnvelope = {
-    id: uuidv7(),
+    id: newId(),
     definition: definition.id,
     payload: payload === undefined ? null : payload,
     metadata: { ...definition.metadata, ...(o.metadata ?? {}) },

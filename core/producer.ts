@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import * as v from 'valibot'
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from './ids.js'
 import { systemClock, type Clock } from './clock.js'
 import type { AgentConfig } from './config.js'
 import type { JobDefinition, JobRegistry } from './definitions.js'
@@ -126,7 +126,7 @@ export class Producer {
     const [{ buildScheduleSpec }, { scheduleRequestEnvelope }] = await Promise.all([import('./schedules/spec.js'), import('./schedules/inbox.js')])
     const now = this.clock.now()
     const spec = buildScheduleSpec(definition, payload, options, { now, maxMessageBytes: this.options.maxMessageBytes })
-    const [accepted] = await this.write([scheduleRequestEnvelope(spec, uuidv7(), now, key.output ?? null)])
+    const [accepted] = await this.write([scheduleRequestEnvelope(spec, newId(), now, key.output ?? null)])
     return { id: accepted!.id, status: 'SavePending', duplicate: accepted!.duplicate }
   }
 

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid'
+import { newId } from '../ids.js'
 import { MINUTE } from '../durations.js'
 import type { ClusterSettings, ScheduleRecord } from '../model.js'
 import type { NewScheduledJob } from '../stores/master.js'
@@ -94,7 +94,7 @@ export function scheduledJob(
 ): NewScheduledJob {
   return {
     envelope: {
-      id: uuidv7(),
+      id: newId(),
       definition: schedule.definition,
       payload: schedule.payload,
       metadata: schedule.metadata,

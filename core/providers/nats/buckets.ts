@@ -77,7 +77,7 @@ export class NatsBuckets {
       if (!located) moves.push(this.leavePreviousBucket(job))
     })
     await Promise.all(moves)
-    for (const bucketId of touched) this.s.nc.publish(layout.bucketSignal(bucketId))
+    for (const bucketId of touched) this.s.signal(layout.bucketSignal(bucketId))
   }
 
   /** The job had a location already: point it here and delete its entry in the bucket it was in. */

@@ -69,7 +69,7 @@ export class NatsInbox {
       throw error
     }
     await plan.commit()
-    if (plan.fresh.length > 0) this.s.nc.publish(this.s.layout.inboxSignal)
+    if (plan.fresh.length > 0) this.s.signal(this.s.layout.inboxSignal)
     return { ids: plan.ids, duplicates: plan.duplicates }
   }
 
