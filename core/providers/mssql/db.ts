@@ -387,7 +387,3 @@ export function isoOrNull(date: Date | null | undefined): string | null {
   return date ? date.toISOString() : null
 }
 
-/** BIGINT columns come back as strings (the driver cannot know they fit a double); ours always do. */
-export function numberOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value)
-}

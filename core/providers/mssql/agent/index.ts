@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { parseBucketJob, parseEnvelope, serializeBucketJob, serializeEnvelope } from '../../../envelope.js'
+import { parseBucketJob, serializeBucketJob, serializeEnvelope } from '../../../envelope.js'
 import type { BucketJob, JobEnvelope } from '../../../model.js'
 import type { AgentSignal, AgentStore, EnqueueResult, InboxMessage } from '../../../stores/agent.js'
+import { toInboxMessage } from '../../../stores/agent-rows.js'
 import { atomic, checkedPrefix, lastPerKey, MssqlDb, param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Runner, type Statement } from '../db.js'
 import { migrate, schemaText } from '../migrate.js'
 import { agentMigrations, agentTables, BINARY_COLLATION, IDEMPOTENCY_KEY_TYPE, type AgentTables } from './schema.js'
@@ -246,7 +247,7 @@ export async function enqueue(db: Runner, t: AgentTables, envelopes: JobEnvelope
 
 export async function claimInbox(db: Runner, t: AgentTables, limit: number, leaseMs: number, consumer: string, now: Date, enqueuedBefore?: Date): Promise<InboxMessage[]> {
   const rows = rowsOf(await db.run<{ job_id: string; message: string }>(buildClaimInbox(t, limit, leaseMs, consumer, now, enqueuedBefore)))
-  return rows.map((r) => ({ envelope: parseEnvelope(r.message), receipt: r.job_id }))
+  return rows.map(toInboxMessage)
 }
 
 export async function pushToBuckets(db: Runner, t: AgentTables, jobs: BucketJob[]): Promise<void> {

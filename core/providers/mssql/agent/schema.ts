@@ -1,15 +1,8 @@
+import { agentTables } from '../../../stores/sql-tables.js'
 import { SQL_TYPES as T } from '../db.js'
 import { createIndex, createTable } from '../migrate.js'
 
-export function agentTables(prefix: string) {
-  return {
-    info: `${prefix}agent_info`,
-    inbox: `${prefix}inbox`,
-    idempotency: `${prefix}idempotency`,
-    bucketJobs: `${prefix}bucket_jobs`,
-  }
-}
-export type AgentTables = ReturnType<typeof agentTables>
+export { agentTables, type AgentTables } from '../../../stores/sql-tables.js'
 
 /**
  * Idempotency keys are compared byte for byte: under the usual case-insensitive database

@@ -1,22 +1,9 @@
-import { PRIORITY_RANK, priorityFromRank, type BucketRecord, type BucketStatus } from '../../../model.js'
-import { param, rowsOf, SQL_TYPES as T, type Param, type Row, type Runner, type Statement } from '../db.js'
+import { PRIORITY_RANK, type BucketRecord, type BucketStatus } from '../../../model.js'
+import { toBucketRecord } from '../../../stores/master-rows.js'
+import { param, rowsOf, SQL_TYPES as T, type Param, type Runner, type Statement } from '../db.js'
 import type { MasterTables } from './schema.js'
 
 const COLUMNS = 'id, cluster_id, agent_connection, priority, lane, status, owner_id, created_at, status_changed_at'
-
-function toBucket(r: Row): BucketRecord {
-  return {
-    id: r.id,
-    clusterId: r.cluster_id,
-    agentConnection: r.agent_connection,
-    priority: priorityFromRank(r.priority),
-    lane: r.lane,
-    status: r.status,
-    ownerId: r.owner_id,
-    createdAt: r.created_at,
-    statusChangedAt: r.status_changed_at,
-  }
-}
 
 /** A set of statuses as a JSON array parameter, shredded in place. */
 const STATUS_SET = (name: string) => `(SELECT status FROM OPENJSON(@${name}) WITH (status ${T.status} '$'))`
@@ -65,7 +52,7 @@ export function buildListBuckets(t: MasterTables, clusterId: string, filter: { s
 }
 
 export async function listBuckets(db: Runner, t: MasterTables, clusterId: string, filter?: { statuses?: readonly BucketStatus[]; agentConnection?: string }): Promise<BucketRecord[]> {
-  return rowsOf(await db.run(buildListBuckets(t, clusterId, filter))).map(toBucket)
+  return rowsOf(await db.run(buildListBuckets(t, clusterId, filter))).map(toBucketRecord)
 }
 
 export function buildGetBucket(t: MasterTables, bucketId: string): Statement {
@@ -74,7 +61,7 @@ export function buildGetBucket(t: MasterTables, bucketId: string): Statement {
 
 export async function getBucket(db: Runner, t: MasterTables, bucketId: string): Promise<BucketRecord | null> {
   const row = rowsOf(await db.run(buildGetBucket(t, bucketId)))[0]
-  return row ? toBucket(row) : null
+  return row ? toBucketRecord(row) : null
 }
 
 export interface BucketChange {

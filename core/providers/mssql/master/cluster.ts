@@ -1,21 +1,9 @@
 import type { ClusterSettings } from '../../../model.js'
-import { numberOrNull, param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Row, type Runner, type Statement } from '../db.js'
+import { param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Runner, type Statement } from '../db.js'
+import { toClusterSettings } from './rows.js'
 import type { MasterTables } from './schema.js'
 
 const COLUMNS = 'cluster_id, mode, transient_threshold_ms, default_job_timeout_ms, default_max_retries, max_message_bytes, time_zone, data_retention_ms'
-
-function toSettings(r: Row): ClusterSettings {
-  return {
-    clusterId: r.cluster_id,
-    mode: r.mode,
-    transientThresholdMs: Number(r.transient_threshold_ms),
-    defaultJobTimeoutMs: Number(r.default_job_timeout_ms),
-    defaultMaxRetries: r.default_max_retries,
-    maxMessageBytes: r.max_message_bytes,
-    timeZone: r.time_zone,
-    dataRetentionMs: numberOrNull(r.data_retention_ms),
-  }
-}
 
 function settingParams(s: ClusterSettings, now: Date): Param[] {
   return [
@@ -56,7 +44,7 @@ SELECT ${COLUMNS} FROM ${t.clusters} WHERE cluster_id = @clusterId;`,
 export async function initCluster(db: Runner, t: MasterTables, settings: ClusterSettings, overwrite: boolean, now: Date): Promise<ClusterSettings> {
   const row = rowsOf(await retryOnDuplicateKey(() => db.run(buildInitCluster(t, settings, overwrite, now))))[0]
   if (!row) throw new Error(`cluster ${settings.clusterId} vanished during initialisation`)
-  return toSettings(row)
+  return toClusterSettings(row)
 }
 
 export function buildGetCluster(t: MasterTables, clusterId: string): Statement {
@@ -65,7 +53,7 @@ export function buildGetCluster(t: MasterTables, clusterId: string): Statement {
 
 export async function getCluster(db: Runner, t: MasterTables, clusterId: string): Promise<ClusterSettings | null> {
   const row = rowsOf(await db.run(buildGetCluster(t, clusterId)))[0]
-  return row ? toSettings(row) : null
+  return row ? toClusterSettings(row) : null
 }
 
 export function buildUpdateCluster(t: MasterTables, settings: ClusterSettings, now: Date): Statement {

@@ -1,21 +1,9 @@
 import type { AgentConnectionRecord } from '../../../model.js'
-import { param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Row, type Runner, type Statement } from '../db.js'
+import { param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Runner, type Statement } from '../db.js'
+import { toAgentConnectionRecord } from './rows.js'
 import type { MasterTables } from './schema.js'
 
 const COLUMNS = 'cluster_id, name, provider, fingerprint, protect, first_seen_at, last_seen_at, deletion_deferred_at'
-
-function toConnection(r: Row): AgentConnectionRecord {
-  return {
-    clusterId: r.cluster_id,
-    name: r.name,
-    provider: r.provider,
-    fingerprint: r.fingerprint,
-    protect: r.protect,
-    firstSeenAt: r.first_seen_at,
-    lastSeenAt: r.last_seen_at,
-    deletionDeferredAt: r.deletion_deferred_at,
-  }
-}
 
 export function buildGetAgentConnection(t: MasterTables, clusterId: string, name: string): Statement {
   return {
@@ -27,7 +15,7 @@ export function buildGetAgentConnection(t: MasterTables, clusterId: string, name
 
 export async function getAgentConnection(db: Runner, t: MasterTables, clusterId: string, name: string): Promise<AgentConnectionRecord | null> {
   const row = rowsOf(await db.run(buildGetAgentConnection(t, clusterId, name)))[0]
-  return row ? toConnection(row) : null
+  return row ? toAgentConnectionRecord(row) : null
 }
 
 export function buildListAgentConnections(t: MasterTables, clusterId: string): Statement {
@@ -35,7 +23,7 @@ export function buildListAgentConnections(t: MasterTables, clusterId: string): S
 }
 
 export async function listAgentConnections(db: Runner, t: MasterTables, clusterId: string): Promise<AgentConnectionRecord[]> {
-  return rowsOf(await db.run(buildListAgentConnections(t, clusterId))).map(toConnection)
+  return rowsOf(await db.run(buildListAgentConnections(t, clusterId))).map(toAgentConnectionRecord)
 }
 
 /** Insert or update in one serialized step (first_seen_at is kept on update). */

@@ -1,6 +1,7 @@
-import { IN_BUCKET_STATUSES, PRIORITY_RANK, priorityFromRank, TERMINAL_STATUSES, type AttemptRecord, type JobRecord, type JobStatus } from '../../../model.js'
+import { IN_BUCKET_STATUSES, PRIORITY_RANK, TERMINAL_STATUSES, type AttemptRecord, type JobRecord, type JobStatus } from '../../../model.js'
 import type { JobCursor, JobListFilter, JobMark, JobTransition, NewMasterJob } from '../../../stores/master.js'
-import { atomic, firstPerKey, isoOrNull, lastPerKey, param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Row, type Runner, type Statement } from '../db.js'
+import { atomic, firstPerKey, isoOrNull, lastPerKey, param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Runner, type Statement } from '../db.js'
+import { toAttemptRecord, toJobRecord } from './rows.js'
 import { columnList, JOB_COLUMNS, type MasterTables } from './schema.js'
 
 /** Status lists are constants of the model, written as literals (a filtered plan needs literals). */
@@ -10,37 +11,6 @@ function literals(values: readonly string[]): string {
 const IN_BUCKET = literals(IN_BUCKET_STATUSES)
 const TERMINAL = literals(TERMINAL_STATUSES)
 const COLUMNS = columnList(JOB_COLUMNS)
-
-
-export function toJobRecord(r: Row): JobRecord {
-  return {
-    id: r.id,
-    clusterId: r.cluster_id,
-    definition: r.definition,
-    status: r.status,
-    priority: priorityFromRank(r.priority),
-    lane: r.lane,
-    payload: r.payload === null ? null : JSON.parse(r.payload),
-    metadata: r.metadata ? JSON.parse(r.metadata) : {},
-    scheduledAt: r.scheduled_at,
-    originalScheduledAt: r.original_scheduled_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    attempts: r.attempts,
-    maxRetries: r.max_retries,
-    timeoutMs: Number(r.timeout_ms),
-    agentConnection: r.agent_connection,
-    bucketId: r.bucket_id,
-    workerId: r.worker_id,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    idempotencyKey: r.idempotency_key,
-    lastError: r.last_error,
-    scheduleId: r.schedule_id,
-    occurrenceAt: r.occurrence_at,
-    skipIfOverlapping: r.skip_if_overlapping,
-  }
-}
 
 // ---- insertJobs
 
@@ -340,17 +310,7 @@ export function buildListAttempts(t: MasterTables, clusterId: string, jobId: str
 
 export async function listAttempts(db: Runner, t: MasterTables, clusterId: string, jobId: string): Promise<AttemptRecord[]> {
   const rows = rowsOf(await db.run(buildListAttempts(t, clusterId, jobId)))
-  return rows.map((r) => ({
-    jobId: r.job_id,
-    attempt: r.attempt,
-    workerId: r.worker_id,
-    bucketId: r.bucket_id,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    outcome: r.outcome,
-    error: r.error,
-    result: r.result === null ? null : JSON.parse(r.result),
-  }))
+  return rows.map(toAttemptRecord)
 }
 
 // ---- listing

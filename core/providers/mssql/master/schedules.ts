@@ -1,42 +1,11 @@
-import { PRIORITY_RANK, priorityFromRank, TERMINAL_STATUSES, type ScheduleRecord } from '../../../model.js'
+import { PRIORITY_RANK, TERMINAL_STATUSES, type ScheduleRecord } from '../../../model.js'
 import { WITHDRAWN_OCCURRENCE_ERROR, type NewScheduledJob, type ScheduleListFilter, type ScheduleUpdate } from '../../../stores/master.js'
-import { firstPerKey, isoOrNull, numberOrNull, param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Row, type Runner, type Statement } from '../db.js'
-import { toJobRecord } from './jobs.js'
+import { firstPerKey, isoOrNull, param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Runner, type Statement } from '../db.js'
+import { toJobRecord, toScheduleRecord } from './rows.js'
 import { columnList, JOB_COLUMNS, SCHEDULE_COLUMNS, type MasterTables } from './schema.js'
 
 const COLUMNS = columnList(SCHEDULE_COLUMNS)
 const TERMINAL = TERMINAL_STATUSES.map((s) => `N'${s}'`).join(', ')
-
-export function toScheduleRecord(r: Row): ScheduleRecord {
-  return {
-    id: r.id,
-    clusterId: r.cluster_id,
-    kind: r.kind,
-    name: r.name,
-    definition: r.definition,
-    everyMs: numberOrNull(r.every_ms),
-    cron: r.cron,
-    timeZone: r.time_zone,
-    payload: r.payload === null ? null : JSON.parse(r.payload),
-    metadata: r.metadata ? JSON.parse(r.metadata) : {},
-    priority: priorityFromRank(r.priority),
-    lane: r.lane,
-    timeoutMs: numberOrNull(r.timeout_ms),
-    maxRetries: r.max_retries,
-    startAfter: r.start_after,
-    endBefore: r.end_before,
-    misfirePolicy: r.misfire_policy,
-    overlapPolicy: r.overlap_policy,
-    status: r.status,
-    coveredUntil: r.covered_until,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    statusChangedAt: r.status_changed_at,
-    version: r.version,
-    specHash: r.spec_hash,
-    syncedAt: r.synced_at,
-  }
-}
 
 // ---- insertSchedules
 

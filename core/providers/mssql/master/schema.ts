@@ -1,22 +1,8 @@
+import { masterTables } from '../../../stores/sql-tables.js'
 import { SQL_TYPES as T } from '../db.js'
 import { createIndex, createTable } from '../migrate.js'
 
-/**
- * Master tables for SQL Server. Every time column is datetimeoffset(3): an instant with its
- * offset (the engine always writes +00:00), so nothing depends on the server's time zone.
- */
-export function masterTables(prefix: string) {
-  return {
-    clusters: `${prefix}clusters`,
-    jobs: `${prefix}jobs`,
-    attempts: `${prefix}job_attempts`,
-    workers: `${prefix}workers`,
-    buckets: `${prefix}buckets`,
-    connections: `${prefix}agent_connections`,
-    schedules: `${prefix}schedules`,
-  }
-}
-export type MasterTables = ReturnType<typeof masterTables>
+export { masterTables, type MasterTables } from '../../../stores/sql-tables.js'
 
 /** Columns of a job row, in the order every statement selects (and OUTPUTs) them. */
 export const JOB_COLUMNS = [
@@ -38,7 +24,11 @@ export function columnList(columns: readonly string[], qualifier?: string): stri
   return columns.map((c) => (qualifier ? `${qualifier}.${c}` : c)).join(', ')
 }
 
-/** Ordered migrations; each runs once, recorded in `schema_versions` under component "master". */
+/**
+ * Master tables for SQL Server. Every time column is datetimeoffset(3): an instant with its
+ * offset (the engine always writes +00:00), so nothing depends on the server's time zone.
+ * Ordered migrations; each runs once, recorded in `schema_versions` under component "master".
+ */
 export function masterMigrations(prefix: string): string[] {
   const t = masterTables(prefix)
   return [

@@ -1,24 +1,9 @@
 import type { WorkerRecord } from '../../../model.js'
-import { param, rowsOf, SQL_TYPES as T, type Row, type Runner, type Statement } from '../db.js'
+import { toWorkerRecord } from '../../../stores/master-rows.js'
+import { param, rowsOf, SQL_TYPES as T, type Runner, type Statement } from '../db.js'
 import type { MasterTables } from './schema.js'
 
 const COLUMNS = 'id, cluster_id, name, agent_connection, lane, mode, heartbeat_at, started_at, stop_requested_at, host, pid'
-
-function toWorker(r: Row): WorkerRecord {
-  return {
-    id: r.id,
-    clusterId: r.cluster_id,
-    name: r.name,
-    agentConnection: r.agent_connection,
-    lane: r.lane,
-    mode: r.mode,
-    heartbeatAt: r.heartbeat_at,
-    startedAt: r.started_at,
-    stopRequestedAt: r.stop_requested_at,
-    host: r.host,
-    pid: r.pid,
-  }
-}
 
 export function buildRegisterWorker(t: MasterTables, w: WorkerRecord): Statement {
   return {
@@ -67,7 +52,7 @@ export function buildListWorkers(t: MasterTables, clusterId: string): Statement 
 }
 
 export async function listWorkers(db: Runner, t: MasterTables, clusterId: string): Promise<WorkerRecord[]> {
-  return rowsOf(await db.run(buildListWorkers(t, clusterId))).map(toWorker)
+  return rowsOf(await db.run(buildListWorkers(t, clusterId))).map(toWorkerRecord)
 }
 
 /** Delete workers silent since `heartbeatBefore`; their buckets become orphans. */

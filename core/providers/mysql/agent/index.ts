@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { parseBucketJob, parseEnvelope, serializeBucketJob, serializeEnvelope } from '../../../envelope.js'
+import { parseBucketJob, serializeBucketJob, serializeEnvelope } from '../../../envelope.js'
 import type { BucketJob, JobEnvelope } from '../../../model.js'
 import type { AgentSignal, AgentStore, EnqueueResult, InboxMessage } from '../../../stores/agent.js'
+import { toInboxMessage } from '../../../stores/agent-rows.js'
 import { byId, chunkByBytes, jsonRows, LONG_TEXT, MySqlDb, sqlTime, TIME, UUID, varchar, type Session } from '../db.js'
 import { migrate, schemaText } from '../migrate.js'
 import { agentMigrations, agentTables, type AgentTables } from './schema.js'
@@ -112,7 +113,7 @@ export class MySqlAgentStore implements AgentStore {
       if (rows.length > 0) {
         await tx.exec(`UPDATE ${this.t.inbox} SET claimed_until = ?, claimed_by = ? WHERE job_id IN (?)`, [new Date(now.getTime() + leaseMs), consumer, rows.map((r) => r.job_id)])
       }
-      return rows.map((r) => ({ envelope: parseEnvelope(r.message), receipt: r.job_id }))
+      return rows.map(toInboxMessage)
     })
   }
 

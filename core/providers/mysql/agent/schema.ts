@@ -1,15 +1,8 @@
+import { agentTables } from '../../../stores/sql-tables.js'
 import { TABLE_OPTIONS, UUID } from '../db.js'
 import type { Migration } from '../migrate.js'
 
-export function agentTables(prefix: string) {
-  return {
-    info: `${prefix}agent_info`,
-    inbox: `${prefix}inbox`,
-    idempotency: `${prefix}idempotency`,
-    bucketJobs: `${prefix}bucket_jobs`,
-  }
-}
-export type AgentTables = ReturnType<typeof agentTables>
+export { agentTables, type AgentTables } from '../../../stores/sql-tables.js'
 
 /**
  * Agent tables for MySQL 8 / MariaDB 10.6+. Messages are LONGTEXT (maxMessageBytes may exceed

@@ -1,19 +1,7 @@
 import type { ClusterSettings } from '../../../model.js'
-import type { MySqlDb, Row } from '../db.js'
+import type { MySqlDb } from '../db.js'
+import { toClusterSettings } from './rows.js'
 import type { MasterTables } from './schema.js'
-
-function toSettings(r: Row): ClusterSettings {
-  return {
-    clusterId: r.cluster_id,
-    mode: r.mode,
-    transientThresholdMs: Number(r.transient_threshold_ms),
-    defaultJobTimeoutMs: Number(r.default_job_timeout_ms),
-    defaultMaxRetries: r.default_max_retries,
-    maxMessageBytes: r.max_message_bytes,
-    timeZone: r.time_zone,
-    dataRetentionMs: r.data_retention_ms === null ? null : Number(r.data_retention_ms),
-  }
-}
 
 function values(s: ClusterSettings): unknown[] {
   return [s.clusterId, s.mode, s.transientThresholdMs, s.defaultJobTimeoutMs, s.defaultMaxRetries, s.maxMessageBytes, s.timeZone, s.dataRetentionMs]
@@ -43,7 +31,7 @@ export async function initCluster(db: MySqlDb, t: MasterTables, settings: Cluste
 
 export async function getCluster(db: MySqlDb, t: MasterTables, clusterId: string): Promise<ClusterSettings | null> {
   const rows = await db.query(`SELECT * FROM ${t.clusters} WHERE cluster_id = ?`, [clusterId])
-  return rows[0] ? toSettings(rows[0]) : null
+  return rows[0] ? toClusterSettings(rows[0]) : null
 }
 
 export async function updateCluster(db: MySqlDb, t: MasterTables, settings: ClusterSettings, now: Date): Promise<void> {

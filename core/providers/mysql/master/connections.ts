@@ -1,29 +1,16 @@
 import type { AgentConnectionRecord } from '../../../model.js'
-import type { MySqlDb, Row } from '../db.js'
+import type { MySqlDb } from '../db.js'
+import { toAgentConnectionRecord } from './rows.js'
 import type { MasterTables } from './schema.js'
-
-function toConnection(r: Row): AgentConnectionRecord {
-  return {
-    clusterId: r.cluster_id,
-    name: r.name,
-    provider: r.provider,
-    fingerprint: r.fingerprint,
-    // BOOLEAN is TINYINT(1): it comes back as 0 or 1.
-    protect: Boolean(r.protect),
-    firstSeenAt: r.first_seen_at,
-    lastSeenAt: r.last_seen_at,
-    deletionDeferredAt: r.deletion_deferred_at,
-  }
-}
 
 export async function getAgentConnection(db: MySqlDb, t: MasterTables, clusterId: string, name: string): Promise<AgentConnectionRecord | null> {
   const rows = await db.query(`SELECT * FROM ${t.connections} WHERE cluster_id = ? AND name = ?`, [clusterId, name])
-  return rows[0] ? toConnection(rows[0]) : null
+  return rows[0] ? toAgentConnectionRecord(rows[0]) : null
 }
 
 export async function listAgentConnections(db: MySqlDb, t: MasterTables, clusterId: string): Promise<AgentConnectionRecord[]> {
   const rows = await db.query(`SELECT * FROM ${t.connections} WHERE cluster_id = ? ORDER BY name`, [clusterId])
-  return rows.map(toConnection)
+  return rows.map(toAgentConnectionRecord)
 }
 
 export async function upsertAgentConnection(db: MySqlDb, t: MasterTables, c: AgentConnectionRecord): Promise<void> {

@@ -1,45 +1,11 @@
-import { IN_BUCKET_STATUSES, PRIORITY_RANK, priorityFromRank, TERMINAL_STATUSES, type AttemptRecord, type JobRecord, type JobStatus } from '../../../model.js'
+import { IN_BUCKET_STATUSES, PRIORITY_RANK, TERMINAL_STATUSES, type AttemptRecord, type JobRecord, type JobStatus } from '../../../model.js'
 import type { JobCursor, JobListFilter, JobMark, JobTransition, NewMasterJob } from '../../../stores/master.js'
-import { byId, chunkByBytes, ER_DUP_ENTRY, errnoOf, jsonRows, LONG_TEXT, sqlTime, sqlTimeOrNull, TIME, UUID, varchar, type MySqlDb, type Row, type Session } from '../db.js'
+import { byId, chunkByBytes, ER_DUP_ENTRY, errnoOf, jsonRows, LONG_TEXT, sqlTime, sqlTimeOrNull, TIME, UUID, varchar, type MySqlDb, type Session } from '../db.js'
+import { toAttemptRecord, toJobRecord } from './rows.js'
 import type { MasterTables } from './schema.js'
 
 const IN_BUCKET = IN_BUCKET_STATUSES.map((s) => `'${s}'`).join(',')
 const TERMINAL = TERMINAL_STATUSES.map((s) => `'${s}'`).join(',')
-
-/** JSON columns arrive as text (the pool sets jsonStrings): parse them here. */
-function parseJson(value: string | null): unknown {
-  return value === null ? null : JSON.parse(value)
-}
-
-export function toJobRecord(r: Row): JobRecord {
-  return {
-    id: r.id,
-    clusterId: r.cluster_id,
-    definition: r.definition,
-    status: r.status,
-    priority: priorityFromRank(r.priority),
-    lane: r.lane,
-    payload: parseJson(r.payload),
-    metadata: (parseJson(r.metadata) as Record<string, string> | null) ?? {},
-    scheduledAt: r.scheduled_at,
-    originalScheduledAt: r.original_scheduled_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    attempts: r.attempts,
-    maxRetries: r.max_retries,
-    timeoutMs: Number(r.timeout_ms),
-    agentConnection: r.agent_connection,
-    bucketId: r.bucket_id,
-    workerId: r.worker_id,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    idempotencyKey: r.idempotency_key,
-    lastError: r.last_error,
-    scheduleId: r.schedule_id,
-    occurrenceAt: r.occurrence_at,
-    skipIfOverlapping: Boolean(r.skip_if_overlapping),
-  }
-}
 
 function jobRow(clusterId: string, j: NewMasterJob, now: Date): unknown[] {
   const e = j.envelope
@@ -275,17 +241,7 @@ export async function getJobs(db: MySqlDb, t: MasterTables, clusterId: string, i
 
 export async function listAttempts(db: MySqlDb, t: MasterTables, clusterId: string, jobId: string): Promise<AttemptRecord[]> {
   const rows = await db.query(`SELECT * FROM ${t.attempts} WHERE cluster_id = ? AND job_id = ? ORDER BY attempt, id`, [clusterId, jobId])
-  return rows.map((r) => ({
-    jobId: r.job_id,
-    attempt: r.attempt,
-    workerId: r.worker_id,
-    bucketId: r.bucket_id,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    outcome: r.outcome,
-    error: r.error,
-    result: parseJson(r.result),
-  }))
+  return rows.map(toAttemptRecord)
 }
 
 /** The WHERE clause shared by countJobs and listJobs. Every value is a placeholder, metadata included. */

@@ -1,51 +1,10 @@
-import { PRIORITY_RANK, priorityFromRank, TERMINAL_STATUSES, type ScheduleRecord } from '../../../model.js'
+import { PRIORITY_RANK, TERMINAL_STATUSES, type ScheduleRecord } from '../../../model.js'
 import { WITHDRAWN_OCCURRENCE_ERROR, type NewScheduledJob, type ScheduleListFilter, type ScheduleUpdate } from '../../../stores/master.js'
-import { ER_DUP_ENTRY, errnoOf, jsonRows, sqlTime, TIME, UUID, type MySqlDb, type Row, type Session } from '../db.js'
-import { toJobRecord } from './jobs.js'
+import { ER_DUP_ENTRY, errnoOf, jsonRows, sqlTime, TIME, UUID, type MySqlDb, type Session } from '../db.js'
+import { toJobRecord, toScheduleRecord } from './rows.js'
 import type { MasterTables } from './schema.js'
 
 const TERMINAL = TERMINAL_STATUSES.map((s) => `'${s}'`).join(',')
-
-/** JSON columns arrive as text (the pool sets jsonStrings). */
-function parseJson(value: string | null): unknown {
-  return value === null ? null : JSON.parse(value)
-}
-
-/** BIGINT columns: ours always fit a double. */
-function numberOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value)
-}
-
-export function toScheduleRecord(r: Row): ScheduleRecord {
-  return {
-    id: r.id,
-    clusterId: r.cluster_id,
-    kind: r.kind,
-    name: r.name,
-    definition: r.definition,
-    everyMs: numberOrNull(r.every_ms),
-    cron: r.cron,
-    timeZone: r.time_zone,
-    payload: parseJson(r.payload),
-    metadata: (parseJson(r.metadata) as Record<string, string> | null) ?? {},
-    priority: priorityFromRank(r.priority),
-    lane: r.lane,
-    timeoutMs: numberOrNull(r.timeout_ms),
-    maxRetries: r.max_retries,
-    startAfter: r.start_after,
-    endBefore: r.end_before,
-    misfirePolicy: r.misfire_policy,
-    overlapPolicy: r.overlap_policy,
-    status: r.status,
-    coveredUntil: r.covered_until,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    statusChangedAt: r.status_changed_at,
-    version: r.version,
-    specHash: r.spec_hash,
-    syncedAt: r.synced_at,
-  }
-}
 
 /** The written columns of a schedule, in the order of INSERT_COLUMNS and the row arrays. */
 const INSERT_COLUMNS = `id, cluster_id, kind, name, definition, every_ms, cron, time_zone, payload, metadata, priority, lane,

@@ -1,26 +1,16 @@
+import { masterTables } from '../../../stores/sql-tables.js'
 import { TABLE_OPTIONS, UUID } from '../db.js'
 import { unlessColumnExists, type Migration } from '../migrate.js'
+
+export { masterTables, type MasterTables } from '../../../stores/sql-tables.js'
 
 /**
  * Master tables for MySQL 8 / MariaDB 10.6+. Times are DATETIME(3) holding UTC (every session
  * runs with time_zone '+00:00' and the driver converts in UTC); JSON columns are JSON (on
- * MariaDB an alias of LONGTEXT with a validity check), read back as text and parsed here.
+ * MariaDB an alias of LONGTEXT with a validity check), read back as text (see rows.ts).
  * There are no partial indexes, so the status column leads the indexes that filter on it.
+ * Ordered migrations; each runs once, recorded in `schema_versions` under component "master".
  */
-export function masterTables(prefix: string) {
-  return {
-    clusters: `${prefix}clusters`,
-    jobs: `${prefix}jobs`,
-    attempts: `${prefix}job_attempts`,
-    workers: `${prefix}workers`,
-    buckets: `${prefix}buckets`,
-    connections: `${prefix}agent_connections`,
-    schedules: `${prefix}schedules`,
-  }
-}
-export type MasterTables = ReturnType<typeof masterTables>
-
-/** Ordered migrations; each runs once, recorded in `schema_versions` under component "master". */
 export function masterMigrations(prefix: string): Migration[] {
   const t = masterTables(prefix)
   return [

@@ -1,22 +1,7 @@
 import type { WorkerRecord } from '../../../model.js'
-import type { MySqlDb, Row } from '../db.js'
+import { toWorkerRecord } from '../../../stores/master-rows.js'
+import type { MySqlDb } from '../db.js'
 import type { MasterTables } from './schema.js'
-
-function toWorker(r: Row): WorkerRecord {
-  return {
-    id: r.id,
-    clusterId: r.cluster_id,
-    name: r.name,
-    agentConnection: r.agent_connection,
-    lane: r.lane,
-    mode: r.mode,
-    heartbeatAt: r.heartbeat_at,
-    startedAt: r.started_at,
-    stopRequestedAt: r.stop_requested_at,
-    host: r.host,
-    pid: r.pid,
-  }
-}
 
 export async function registerWorker(db: MySqlDb, t: MasterTables, w: WorkerRecord): Promise<void> {
   await db.exec(
@@ -36,7 +21,7 @@ export async function heartbeat(db: MySqlDb, t: MasterTables, workerId: string, 
 
 export async function listWorkers(db: MySqlDb, t: MasterTables, clusterId: string): Promise<WorkerRecord[]> {
   const rows = await db.query(`SELECT * FROM ${t.workers} WHERE cluster_id = ? ORDER BY started_at`, [clusterId])
-  return rows.map(toWorker)
+  return rows.map(toWorkerRecord)
 }
 
 /**

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { parseBucketJob, parseEnvelope, serializeBucketJob, serializeEnvelope } from '../../../envelope.js'
+import { parseBucketJob, serializeBucketJob, serializeEnvelope } from '../../../envelope.js'
 import type { BucketJob, JobEnvelope } from '../../../model.js'
 import type { AgentSignal, AgentStore, EnqueueResult, InboxMessage } from '../../../stores/agent.js'
+import { toInboxMessage } from '../../../stores/agent-rows.js'
 import { PgDb } from '../db.js'
 import { NotifyHints } from './notify-hints.js'
 import { migrate, schemaText } from '../migrate.js'
@@ -107,7 +108,7 @@ export class PostgresAgentStore implements AgentStore {
        RETURNING i.job_id, i.message`,
       [now, enqueuedBefore ?? null, limit, new Date(now.getTime() + leaseMs), consumer],
     )
-    return rows.map((r) => ({ envelope: parseEnvelope(r.message), receipt: r.job_id }))
+    return rows.map(toInboxMessage)
   }
 
   async ackInbox(receipts: string[]): Promise<void> {

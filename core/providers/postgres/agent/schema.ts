@@ -1,9 +1,8 @@
+import { agentTables as sqlAgentTables } from '../../../stores/sql-tables.js'
+
 export function agentTables(prefix: string) {
   return {
-    info: `${prefix}agent_info`,
-    inbox: `${prefix}inbox`,
-    idempotency: `${prefix}idempotency`,
-    bucketJobs: `${prefix}bucket_jobs`,
+    ...sqlAgentTables(prefix),
     /** LISTEN/NOTIFY channel for wake-up hints. */
     channel: `${prefix}agent`,
   }

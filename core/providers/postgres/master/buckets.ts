@@ -1,20 +1,7 @@
-import { PRIORITY_RANK, priorityFromRank, type BucketRecord, type BucketStatus } from '../../../model.js'
-import type { PgDb, Row } from '../db.js'
+import { PRIORITY_RANK, type BucketRecord, type BucketStatus } from '../../../model.js'
+import { toBucketRecord } from '../../../stores/master-rows.js'
+import type { PgDb } from '../db.js'
 import type { MasterTables } from './schema.js'
-
-function toBucket(r: Row): BucketRecord {
-  return {
-    id: r.id,
-    clusterId: r.cluster_id,
-    agentConnection: r.agent_connection,
-    priority: priorityFromRank(r.priority),
-    lane: r.lane,
-    status: r.status,
-    ownerId: r.owner_id,
-    createdAt: r.created_at,
-    statusChangedAt: r.status_changed_at,
-  }
-}
 
 export async function createBuckets(db: PgDb, t: MasterTables, buckets: BucketRecord[]): Promise<void> {
   if (buckets.length === 0) return
@@ -42,12 +29,12 @@ export async function listBuckets(db: PgDb, t: MasterTables, clusterId: string, 
       ORDER BY created_at, id`,
     [clusterId, filter.statuses ? [...filter.statuses] : null, filter.agentConnection ?? null],
   )
-  return rows.map(toBucket)
+  return rows.map(toBucketRecord)
 }
 
 export async function getBucket(db: PgDb, t: MasterTables, bucketId: string): Promise<BucketRecord | null> {
   const rows = await db.query(`SELECT * FROM ${t.buckets} WHERE id = $1`, [bucketId])
-  return rows[0] ? toBucket(rows[0]) : null
+  return rows[0] ? toBucketRecord(rows[0]) : null
 }
 
 /** transitionBucket: compare-and-set on status (and owner), so two reapers never both drain a bucket. */

@@ -1,19 +1,7 @@
 import type { ClusterSettings } from '../../../model.js'
-import type { PgDb, Row } from '../db.js'
+import type { PgDb } from '../db.js'
+import { toClusterSettings } from './rows.js'
 import type { MasterTables } from './schema.js'
-
-function toSettings(r: Row): ClusterSettings {
-  return {
-    clusterId: r.cluster_id,
-    mode: r.mode,
-    transientThresholdMs: r.transient_threshold_ms,
-    defaultJobTimeoutMs: r.default_job_timeout_ms,
-    defaultMaxRetries: r.default_max_retries,
-    maxMessageBytes: r.max_message_bytes,
-    timeZone: r.time_zone,
-    dataRetentionMs: r.data_retention_ms,
-  }
-}
 
 function values(s: ClusterSettings): unknown[] {
   return [s.clusterId, s.mode, s.transientThresholdMs, s.defaultJobTimeoutMs, s.defaultMaxRetries, s.maxMessageBytes, s.timeZone, s.dataRetentionMs]
@@ -34,7 +22,7 @@ export async function initCluster(db: PgDb, t: MasterTables, settings: ClusterSe
      RETURNING *`,
     [...values(settings), now, overwrite],
   )
-  if (rows[0]) return toSettings(rows[0])
+  if (rows[0]) return toClusterSettings(rows[0])
   const stored = await getCluster(db, t, settings.clusterId)
   if (!stored) throw new Error(`cluster ${settings.clusterId} vanished during initialisation`)
   return stored
@@ -42,7 +30,7 @@ export async function initCluster(db: PgDb, t: MasterTables, settings: ClusterSe
 
 export async function getCluster(db: PgDb, t: MasterTables, clusterId: string): Promise<ClusterSettings | null> {
   const rows = await db.query(`SELECT * FROM ${t.clusters} WHERE cluster_id = $1`, [clusterId])
-  return rows[0] ? toSettings(rows[0]) : null
+  return rows[0] ? toClusterSettings(rows[0]) : null
 }
 
 export async function updateCluster(db: PgDb, t: MasterTables, settings: ClusterSettings, now: Date): Promise<void> {

@@ -1,28 +1,16 @@
 import type { AgentConnectionRecord } from '../../../model.js'
-import type { PgDb, Row } from '../db.js'
+import type { PgDb } from '../db.js'
+import { toAgentConnectionRecord } from './rows.js'
 import type { MasterTables } from './schema.js'
-
-function toConnection(r: Row): AgentConnectionRecord {
-  return {
-    clusterId: r.cluster_id,
-    name: r.name,
-    provider: r.provider,
-    fingerprint: r.fingerprint,
-    protect: r.protect,
-    firstSeenAt: r.first_seen_at,
-    lastSeenAt: r.last_seen_at,
-    deletionDeferredAt: r.deletion_deferred_at,
-  }
-}
 
 export async function getAgentConnection(db: PgDb, t: MasterTables, clusterId: string, name: string): Promise<AgentConnectionRecord | null> {
   const rows = await db.query(`SELECT * FROM ${t.connections} WHERE cluster_id = $1 AND name = $2`, [clusterId, name])
-  return rows[0] ? toConnection(rows[0]) : null
+  return rows[0] ? toAgentConnectionRecord(rows[0]) : null
 }
 
 export async function listAgentConnections(db: PgDb, t: MasterTables, clusterId: string): Promise<AgentConnectionRecord[]> {
   const rows = await db.query(`SELECT * FROM ${t.connections} WHERE cluster_id = $1 ORDER BY name`, [clusterId])
-  return rows.map(toConnection)
+  return rows.map(toAgentConnectionRecord)
 }
 
 export async function upsertAgentConnection(db: PgDb, t: MasterTables, c: AgentConnectionRecord): Promise<void> {

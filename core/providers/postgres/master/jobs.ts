@@ -1,39 +1,10 @@
-import { IN_BUCKET_STATUSES, PRIORITY_RANK, priorityFromRank, type AttemptRecord, type JobRecord, type JobStatus } from '../../../model.js'
+import { IN_BUCKET_STATUSES, PRIORITY_RANK, type AttemptRecord, type JobRecord, type JobStatus } from '../../../model.js'
 import type { JobCursor, JobListFilter, JobMark, JobTransition, NewMasterJob } from '../../../stores/master.js'
-import { isoOrNull, type PgDb, type Row } from '../db.js'
+import { isoOrNull, type PgDb } from '../db.js'
+import { toAttemptRecord, toJobRecord } from './rows.js'
 import type { MasterTables } from './schema.js'
 
 const IN_BUCKET = IN_BUCKET_STATUSES.map((s) => `'${s}'`).join(',')
-
-export function toJobRecord(r: Row): JobRecord {
-  return {
-    id: r.id,
-    clusterId: r.cluster_id,
-    definition: r.definition,
-    status: r.status,
-    priority: priorityFromRank(r.priority),
-    lane: r.lane,
-    payload: r.payload,
-    metadata: r.metadata ?? {},
-    scheduledAt: r.scheduled_at,
-    originalScheduledAt: r.original_scheduled_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    attempts: r.attempts,
-    maxRetries: r.max_retries,
-    timeoutMs: r.timeout_ms,
-    agentConnection: r.agent_connection,
-    bucketId: r.bucket_id,
-    workerId: r.worker_id,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    idempotencyKey: r.idempotency_key,
-    lastError: r.last_error,
-    scheduleId: r.schedule_id,
-    occurrenceAt: r.occurrence_at,
-    skipIfOverlapping: r.skip_if_overlapping,
-  }
-}
 
 /** insertJobs: one multi-row INSERT through unnest; a re-delivered job (same id) inserts nothing. */
 export async function insertJobs(db: PgDb, t: MasterTables, clusterId: string, jobs: NewMasterJob[], now: Date): Promise<string[]> {
@@ -218,17 +189,7 @@ export async function listAttempts(db: PgDb, t: MasterTables, clusterId: string,
     `SELECT * FROM ${t.attempts} WHERE cluster_id = $1 AND job_id = $2 ORDER BY attempt, id`,
     [clusterId, jobId],
   )
-  return rows.map((r) => ({
-    jobId: r.job_id,
-    attempt: r.attempt,
-    workerId: r.worker_id,
-    bucketId: r.bucket_id,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    outcome: r.outcome,
-    error: r.error,
-    result: r.result,
-  }))
+  return rows.map(toAttemptRecord)
 }
 
 /** The WHERE clause shared by countJobs and listJobs; parameters start at $2 ($1 is the cluster). */

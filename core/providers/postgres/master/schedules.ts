@@ -1,41 +1,10 @@
-import { PRIORITY_RANK, priorityFromRank, TERMINAL_STATUSES, type ScheduleRecord } from '../../../model.js'
+import { PRIORITY_RANK, TERMINAL_STATUSES, type ScheduleRecord } from '../../../model.js'
 import { WITHDRAWN_OCCURRENCE_ERROR, type NewScheduledJob, type ScheduleListFilter, type ScheduleUpdate } from '../../../stores/master.js'
-import { isoOrNull, type PgDb, type Row, type Tx } from '../db.js'
-import { toJobRecord } from './jobs.js'
+import { isoOrNull, type PgDb, type Tx } from '../db.js'
+import { toJobRecord, toScheduleRecord } from './rows.js'
 import type { MasterTables } from './schema.js'
 
 const TERMINAL = TERMINAL_STATUSES.map((s) => `'${s}'`).join(',')
-
-export function toScheduleRecord(r: Row): ScheduleRecord {
-  return {
-    id: r.id,
-    clusterId: r.cluster_id,
-    kind: r.kind,
-    name: r.name,
-    definition: r.definition,
-    everyMs: r.every_ms,
-    cron: r.cron,
-    timeZone: r.time_zone,
-    payload: r.payload,
-    metadata: r.metadata ?? {},
-    priority: priorityFromRank(r.priority),
-    lane: r.lane,
-    timeoutMs: r.timeout_ms,
-    maxRetries: r.max_retries,
-    startAfter: r.start_after,
-    endBefore: r.end_before,
-    misfirePolicy: r.misfire_policy,
-    overlapPolicy: r.overlap_policy,
-    status: r.status,
-    coveredUntil: r.covered_until,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    statusChangedAt: r.status_changed_at,
-    version: r.version,
-    specHash: r.spec_hash,
-    syncedAt: r.synced_at,
-  }
-}
 
 /** A schedule as one JSON row (read back with jsonb_to_recordset; jsonb keeps payload and metadata as they are). */
 function scheduleRow(s: ScheduleRecord) {

@@ -1,19 +1,11 @@
-/** Master tables for PostgreSQL. Every time column is timestamptz (UTC instants, whatever the server zone). */
-export function masterTables(prefix: string) {
-  return {
-    versions: `${prefix}schema_versions`,
-    clusters: `${prefix}clusters`,
-    jobs: `${prefix}jobs`,
-    attempts: `${prefix}job_attempts`,
-    workers: `${prefix}workers`,
-    buckets: `${prefix}buckets`,
-    connections: `${prefix}agent_connections`,
-    schedules: `${prefix}schedules`,
-  }
-}
-export type MasterTables = ReturnType<typeof masterTables>
+import { masterTables } from '../../../stores/sql-tables.js'
 
-/** Ordered migrations; each runs once, recorded in `schema_versions` under component "master". */
+export { masterTables, type MasterTables } from '../../../stores/sql-tables.js'
+
+/**
+ * Master tables for PostgreSQL. Every time column is timestamptz (UTC instants, whatever the server
+ * zone). Ordered migrations; each runs once, recorded in `schema_versions` under component "master".
+ */
 export function masterMigrations(prefix: string): string[] {
   const t = masterTables(prefix)
   return [
