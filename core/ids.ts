@@ -15,8 +15,8 @@ function randomBytes16(): Uint8Array {
     randomFillSync(pool)
     offset = 0
   }
-  // A copy: uuid keeps no reference, but a pool slice must never be seen twice.
-  const bytes = pool.slice(offset, offset + 16)
+  // A view, not a copy: uuid reads the 16 bytes before returning, and no view is handed out twice.
+  const bytes = pool.subarray(offset, offset + 16)
   offset += 16
   return bytes
 }

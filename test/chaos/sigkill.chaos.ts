@@ -51,7 +51,8 @@ async function killMidRun(label: string, agent: { name: string; url: string }) {
     await waitFor('the victim to be mid-run', async () => {
       const [r] = await rawQuery<{ n: number }>(PG_MASTER_URL, `SELECT count(*)::int AS n FROM ${c.log} WHERE pid = $1`, [victimPid])
       // Mid-run: it has run some of its share (how the ingest splits the jobs between the two
-      // workers varies by transport and machine load) and the producer is not done.
+      // workers varies by transport and machine load). That the producer was not done yet is
+      // asserted after the run (acceptedAtKill).
       return r!.n >= 300
     }, 60_000, 20)
     victim.child.kill('SIGKILL')

@@ -5,7 +5,8 @@ import type { AgentSignal, AgentStore, EnqueueResult, InboxMessage } from '../..
 import { toInboxMessage } from '../../../stores/agent-rows.js'
 import { atomic, checkedPrefix, lastPerKey, MssqlDb, param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Runner, type Statement } from '../db.js'
 import { migrate, schemaText } from '../migrate.js'
-import { agentMigrations, agentTables, BINARY_COLLATION, IDEMPOTENCY_KEY_TYPE, type AgentTables } from './schema.js'
+import { agentMigrations, BINARY_COLLATION, IDEMPOTENCY_KEY_TYPE } from './schema.js'
+import { agentTables, type AgentTables } from '../../../stores/sql-tables.js'
 
 /**
  * Deletes of unbounded size run in slices below SQL Server's lock-escalation threshold (about

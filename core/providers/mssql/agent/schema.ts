@@ -2,7 +2,6 @@ import { agentTables } from '../../../stores/sql-tables.js'
 import { SQL_TYPES as T } from '../db.js'
 import { createIndex, createTable } from '../migrate.js'
 
-export { agentTables, type AgentTables } from '../../../stores/sql-tables.js'
 
 /**
  * Idempotency keys are compared byte for byte: under the usual case-insensitive database

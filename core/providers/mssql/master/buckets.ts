@@ -1,7 +1,7 @@
 import { PRIORITY_RANK, type BucketRecord, type BucketStatus } from '../../../model.js'
 import { toBucketRecord } from '../../../stores/master-rows.js'
 import { param, rowsOf, SQL_TYPES as T, type Param, type Runner, type Statement } from '../db.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 const COLUMNS = 'id, cluster_id, agent_connection, priority, lane, status, owner_id, created_at, status_changed_at'
 

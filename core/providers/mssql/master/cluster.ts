@@ -1,7 +1,7 @@
 import type { ClusterSettings } from '../../../model.js'
 import { param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Runner, type Statement } from '../db.js'
 import { toClusterSettings } from './rows.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 const COLUMNS = 'cluster_id, mode, transient_threshold_ms, default_job_timeout_ms, default_max_retries, max_message_bytes, time_zone, data_retention_ms'
 

@@ -1,7 +1,7 @@
 import type { AgentConnectionRecord } from '../../../model.js'
 import { param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Runner, type Statement } from '../db.js'
 import { toAgentConnectionRecord } from './rows.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 const COLUMNS = 'cluster_id, name, provider, fingerprint, protect, first_seen_at, last_seen_at, deletion_deferred_at'
 

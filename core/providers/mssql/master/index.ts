@@ -7,7 +7,8 @@ import * as cluster from './cluster.js'
 import * as connections from './connections.js'
 import * as jobs from './jobs.js'
 import * as schedules from './schedules.js'
-import { masterMigrations, masterTables, type MasterTables } from './schema.js'
+import { masterMigrations } from './schema.js'
+import { masterTables, type MasterTables } from '../../../stores/sql-tables.js'
 import * as workers from './workers.js'
 
 /**

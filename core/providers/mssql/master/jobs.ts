@@ -2,7 +2,8 @@ import { IN_BUCKET_STATUSES, PRIORITY_RANK, TERMINAL_STATUSES, type AttemptRecor
 import type { JobCursor, JobListFilter, JobMark, JobTransition, NewMasterJob } from '../../../stores/master.js'
 import { atomic, firstPerKey, isoOrNull, lastPerKey, param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Runner, type Statement } from '../db.js'
 import { toAttemptRecord, toJobRecord } from './rows.js'
-import { columnList, JOB_COLUMNS, type MasterTables } from './schema.js'
+import { columnList, JOB_COLUMNS } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 /** Status lists are constants of the model, written as literals (a filtered plan needs literals). */
 function literals(values: readonly string[]): string {

@@ -2,7 +2,8 @@ import { PRIORITY_RANK, TERMINAL_STATUSES, type ScheduleRecord } from '../../../
 import { WITHDRAWN_OCCURRENCE_ERROR, type NewScheduledJob, type ScheduleListFilter, type ScheduleUpdate } from '../../../stores/master.js'
 import { firstPerKey, isoOrNull, param, retryOnDuplicateKey, rowsOf, SQL_TYPES as T, type Param, type Runner, type Statement } from '../db.js'
 import { toJobRecord, toScheduleRecord } from './rows.js'
-import { columnList, JOB_COLUMNS, SCHEDULE_COLUMNS, type MasterTables } from './schema.js'
+import { columnList, JOB_COLUMNS, SCHEDULE_COLUMNS } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 const COLUMNS = columnList(SCHEDULE_COLUMNS)
 const TERMINAL = TERMINAL_STATUSES.map((s) => `N'${s}'`).join(', ')

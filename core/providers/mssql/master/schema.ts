@@ -2,7 +2,6 @@ import { masterTables } from '../../../stores/sql-tables.js'
 import { SQL_TYPES as T } from '../db.js'
 import { createIndex, createTable } from '../migrate.js'
 
-export { masterTables, type MasterTables } from '../../../stores/sql-tables.js'
 
 /** Columns of a job row, in the order every statement selects (and OUTPUTs) them. */
 export const JOB_COLUMNS = [

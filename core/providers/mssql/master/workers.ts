@@ -1,7 +1,7 @@
 import type { WorkerRecord } from '../../../model.js'
 import { toWorkerRecord } from '../../../stores/master-rows.js'
 import { param, rowsOf, SQL_TYPES as T, type Runner, type Statement } from '../db.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 const COLUMNS = 'id, cluster_id, name, agent_connection, lane, mode, heartbeat_at, started_at, stop_requested_at, host, pid'
 

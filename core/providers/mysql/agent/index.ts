@@ -5,7 +5,8 @@ import type { AgentSignal, AgentStore, EnqueueResult, InboxMessage } from '../..
 import { toInboxMessage } from '../../../stores/agent-rows.js'
 import { byId, chunkByBytes, jsonRows, LONG_TEXT, MySqlDb, sqlTime, TIME, UUID, varchar, type Session } from '../db.js'
 import { migrate, schemaText } from '../migrate.js'
-import { agentMigrations, agentTables, type AgentTables } from './schema.js'
+import { agentMigrations } from './schema.js'
+import { agentTables, type AgentTables } from '../../../stores/sql-tables.js'
 
 const BUCKET_ENTRY_COLUMNS = { job_id: UUID, bucket_id: varchar(200) }
 const RETRY_COLUMNS = { job_id: UUID, bucket_id: varchar(200), due_at: TIME, message: LONG_TEXT }

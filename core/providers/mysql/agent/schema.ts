@@ -2,7 +2,6 @@ import { agentTables } from '../../../stores/sql-tables.js'
 import { TABLE_OPTIONS, UUID } from '../db.js'
 import type { Migration } from '../migrate.js'
 
-export { agentTables, type AgentTables } from '../../../stores/sql-tables.js'
 
 /**
  * Agent tables for MySQL 8 / MariaDB 10.6+. Messages are LONGTEXT (maxMessageBytes may exceed

@@ -1,7 +1,7 @@
 import type { ClusterSettings } from '../../../model.js'
 import type { MySqlDb } from '../db.js'
 import { toClusterSettings } from './rows.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 function values(s: ClusterSettings): unknown[] {
   return [s.clusterId, s.mode, s.transientThresholdMs, s.defaultJobTimeoutMs, s.defaultMaxRetries, s.maxMessageBytes, s.timeZone, s.dataRetentionMs]

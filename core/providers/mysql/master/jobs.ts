@@ -2,7 +2,7 @@ import { IN_BUCKET_STATUSES, PRIORITY_RANK, TERMINAL_STATUSES, type AttemptRecor
 import type { JobCursor, JobListFilter, JobMark, JobTransition, NewMasterJob } from '../../../stores/master.js'
 import { byId, chunkByBytes, ER_DUP_ENTRY, errnoOf, jsonRows, LONG_TEXT, sqlTime, sqlTimeOrNull, TIME, UUID, varchar, type MySqlDb, type Session } from '../db.js'
 import { toAttemptRecord, toJobRecord } from './rows.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 const IN_BUCKET = IN_BUCKET_STATUSES.map((s) => `'${s}'`).join(',')
 const TERMINAL = TERMINAL_STATUSES.map((s) => `'${s}'`).join(',')

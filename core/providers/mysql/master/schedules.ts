@@ -2,7 +2,7 @@ import { PRIORITY_RANK, TERMINAL_STATUSES, type ScheduleRecord } from '../../../
 import { WITHDRAWN_OCCURRENCE_ERROR, type NewScheduledJob, type ScheduleListFilter, type ScheduleUpdate } from '../../../stores/master.js'
 import { ER_DUP_ENTRY, errnoOf, jsonRows, sqlTime, TIME, UUID, type MySqlDb, type Session } from '../db.js'
 import { toJobRecord, toScheduleRecord } from './rows.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 const TERMINAL = TERMINAL_STATUSES.map((s) => `'${s}'`).join(',')
 

@@ -2,7 +2,6 @@ import { masterTables } from '../../../stores/sql-tables.js'
 import { TABLE_OPTIONS, UUID } from '../db.js'
 import { unlessColumnExists, type Migration } from '../migrate.js'
 
-export { masterTables, type MasterTables } from '../../../stores/sql-tables.js'
 
 /**
  * Master tables for MySQL 8 / MariaDB 10.6+. Times are DATETIME(3) holding UTC (every session

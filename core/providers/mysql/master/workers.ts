@@ -1,7 +1,7 @@
 import type { WorkerRecord } from '../../../model.js'
 import { toWorkerRecord } from '../../../stores/master-rows.js'
 import type { MySqlDb } from '../db.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 export async function registerWorker(db: MySqlDb, t: MasterTables, w: WorkerRecord): Promise<void> {
   await db.exec(

@@ -54,9 +54,15 @@ export class PostgresAgentStore implements AgentStore {
     const ids = envelopes.map((e) => e.id)
     const messages = envelopes.map(serializeEnvelope)
     if (envelopes.every((e) => e.idempotencyKey === null)) {
-      // One job (the common request) without array parameters: cheaper to encode and to plan.
-      if (envelopes.length === 1) await this.db.query(`INSERT INTO ${this.t.inbox} (job_id, message, enqueued_at) VALUES ($1, $2, $3)`, [ids[0], messages[0], now])
-      else await this.db.query(`INSERT INTO ${this.t.inbox} (job_id, message, enqueued_at) SELECT u.job_id, u.message, $3 FROM unnest($1::uuid[], $2::text[]) AS u(job_id, message)`, [ids, messages, now])
+      // One job (the common request) goes without array parameters: cheaper to encode and plan.
+      if (envelopes.length === 1) {
+        await this.db.query(`INSERT INTO ${this.t.inbox} (job_id, message, enqueued_at) VALUES ($1, $2, $3)`, [ids[0], messages[0], now])
+      } else {
+        await this.db.query(
+          `INSERT INTO ${this.t.inbox} (job_id, message, enqueued_at) SELECT u.job_id, u.message, $3 FROM unnest($1::uuid[], $2::text[]) AS u(job_id, message)`,
+          [ids, messages, now],
+        )
+      }
       this.hints.send('i')
       return { ids, duplicates: 0 }
     }

@@ -1,7 +1,7 @@
 import { PRIORITY_RANK, type BucketRecord, type BucketStatus } from '../../../model.js'
 import { toBucketRecord } from '../../../stores/master-rows.js'
 import type { PgDb } from '../db.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 export async function createBuckets(db: PgDb, t: MasterTables, buckets: BucketRecord[]): Promise<void> {
   if (buckets.length === 0) return

@@ -1,7 +1,7 @@
 import type { AgentConnectionRecord } from '../../../model.js'
 import type { PgDb } from '../db.js'
 import { toAgentConnectionRecord } from './rows.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 export async function getAgentConnection(db: PgDb, t: MasterTables, clusterId: string, name: string): Promise<AgentConnectionRecord | null> {
   const rows = await db.query(`SELECT * FROM ${t.connections} WHERE cluster_id = $1 AND name = $2`, [clusterId, name])

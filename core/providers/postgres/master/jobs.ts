@@ -2,7 +2,7 @@ import { IN_BUCKET_STATUSES, PRIORITY_RANK, type AttemptRecord, type JobRecord, 
 import type { JobCursor, JobListFilter, JobMark, JobTransition, NewMasterJob } from '../../../stores/master.js'
 import { isoOrNull, type PgDb } from '../db.js'
 import { toAttemptRecord, toJobRecord } from './rows.js'
-import type { MasterTables } from './schema.js'
+import type { MasterTables } from '../../../stores/sql-tables.js'
 
 const IN_BUCKET = IN_BUCKET_STATUSES.map((s) => `'${s}'`).join(',')
 

@@ -1,6 +1,5 @@
 import { masterTables } from '../../../stores/sql-tables.js'
 
-export { masterTables, type MasterTables } from '../../../stores/sql-tables.js'
 
 /**
  * Master tables for PostgreSQL. Every time column is timestamptz (UTC instants, whatever the server
