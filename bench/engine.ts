@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -9,7 +10,8 @@ import { silentLogger } from '../core/logger.js'
 import { Producer } from '../core/producer.js'
 import { noop } from '../jobs/definitions.js'
 import { handlers } from '../jobs/handlers.js'
-import { closedLoop, percentile, rssMb, workerImageCommand, type Figure } from './lib.js'
+import { cpus } from 'node:os'
+import { closedLoop, cpuSecondsOf, cpuSecondsOfPid, percentile, rssMb, workerImageCommand, type Figure } from './lib.js'
 import { dropMySqlBenchTables } from './mysql.js'
 import { deleteNatsBenchStreams } from './nats.js'
 
@@ -19,6 +21,8 @@ export interface EngineBenchOptions {
   agentUrl: string
   /** Jobs pre-enqueued for the drain. */
   drainJobs: number
+  /** Measure only the drain and its costs (no enqueue rates, no latency). */
+  drainOnly: boolean
   durationMs: number
   latencyRate: number
   latencySeconds: number
@@ -66,16 +70,18 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
     }
   }
   try {
-    o.log(`[${o.transport}] enqueue_single: 16 concurrent callers for ${o.durationMs} ms`)
-    const singles = await closedLoop(16, o.durationMs, () => producer.enqueue(noop, null))
-    figures.push({ name: 'enqueue_single_per_s', transport: o.transport, value: (singles * 1000) / o.durationMs, unit: 'jobs/s', notes: '16 concurrent library callers, one job per call' })
-    await drainInbox()
-
-    o.log(`[${o.transport}] enqueue_batch: batches of 1,000 from 4 callers for ${o.durationMs} ms`)
     const batch = Array.from({ length: 1000 }, () => ({ definition: 'noop', payload: null }))
-    const batches = await closedLoop(4, o.durationMs, () => producer.enqueueBatch(batch))
-    figures.push({ name: 'enqueue_batch_per_s', transport: o.transport, value: (batches * 1000 * 1000) / o.durationMs, unit: 'jobs/s', notes: 'batches of 1,000, 4 concurrent callers' })
-    await drainInbox()
+    if (!o.drainOnly) {
+      o.log(`[${o.transport}] enqueue_single: 16 concurrent callers for ${o.durationMs} ms`)
+      const singles = await closedLoop(16, o.durationMs, () => producer.enqueue(noop, null))
+      figures.push({ name: 'enqueue_single_per_s', transport: o.transport, value: (singles * 1000) / o.durationMs, unit: 'jobs/s', notes: '16 concurrent library callers, one job per call' })
+      await drainInbox()
+
+      o.log(`[${o.transport}] enqueue_batch: batches of 1,000 from 4 callers for ${o.durationMs} ms`)
+      const batches = await closedLoop(4, o.durationMs, () => producer.enqueueBatch(batch))
+      figures.push({ name: 'enqueue_batch_per_s', transport: o.transport, value: (batches * 1000 * 1000) / o.durationMs, unit: 'jobs/s', notes: 'batches of 1,000, 4 concurrent callers' })
+      await drainInbox()
+    }
 
     o.log(`[${o.transport}] drain: ${o.drainJobs} noop jobs pre-enqueued, then one worker process`)
     for (let i = 0; i < o.drainJobs; i += 1000) await producer.enqueueBatch(batch.slice(0, Math.min(1000, o.drainJobs - i)))
@@ -98,6 +104,10 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
       // The clock starts when the worker has registered (process start-up is not the engine's speed).
       while ((await ctx.master.listWorkers('bench')).length === 0) await delay(20)
       const before = await serverCounters(o.masterUrl)
+      const serverCpuBefore = serverCpuSeconds(o.agentUrl)
+      const workerCpuBefore = cpuSecondsOfPid(worker.pid!)
+      const io = () => Object.fromEntries(readFileSync(`/proc/${worker.pid}/io`, 'utf8').trim().split('\n').map((l) => l.split(': ')).map(([k, v]) => [k, Number(v)]))
+      const ioBefore = io()
       const started = Date.now()
       let polls = 0
       let peakRss = 0
@@ -110,6 +120,10 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
         await delay(100)
       }
       const seconds = (Date.now() - started) / 1000
+      const ioAfter = io()
+      o.log(`DIAG wchar/job ${(ioAfter.wchar - ioBefore.wchar) / o.drainJobs} rchar/job ${(ioAfter.rchar - ioBefore.rchar) / o.drainJobs} syscw/job ${(ioAfter.syscw - ioBefore.syscw) / o.drainJobs} syscr/job ${(ioAfter.syscr - ioBefore.syscr) / o.drainJobs}`)
+      const workerCpuMs = ((cpuSecondsOfPid(worker.pid!) - workerCpuBefore) * 1000) / o.drainJobs
+      const serverCpuMs = ((serverCpuSeconds(o.agentUrl) - serverCpuBefore) * 1000) / o.drainJobs
       await delay(1500) // pg_stat_database is flushed about once a second
       const after = await serverCounters(o.masterUrl)
       // Subtract our own polling (one statement each) and the two stat reads.
@@ -119,8 +133,19 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
       figures.push({ name: 'master_statements_per_job', transport: o.transport, value: workerStatements / o.drainJobs, unit: 'statements/job', notes: `${workerStatements} master transactions during the drain (pg_stat_database), every statement autocommits` })
       const where = o.transport === 'postgres' ? 'master and agent databases' : 'master database (the agent is not PostgreSQL)'
       figures.push({ name: 'pg_row_writes_per_job', transport: o.transport, value: (after.rowWrites - before.rowWrites) / o.drainJobs, unit: 'rows/job', notes: `rows inserted, updated and deleted on the PostgreSQL server (${where}) during the drain, per job` })
+      const servers = o.agentUrl.startsWith('postgres') ? 'PostgreSQL' : `PostgreSQL (master) + ${o.agentUrl.startsWith('mysql') ? 'MariaDB' : 'NATS'} (agent)`
+      figures.push({ name: 'worker_cpu_ms_per_job', transport: o.transport, value: workerCpuMs, unit: 'ms/job', notes: 'CPU time (user + system) of the worker process during the drain, per job' })
+      figures.push({ name: 'server_cpu_ms_per_job', transport: o.transport, value: serverCpuMs, unit: 'ms/job', notes: `CPU time of the ${servers} server processes during the drain, per job` })
+      figures.push({
+        name: 'drain_cpu_ceiling_per_s',
+        transport: o.transport,
+        value: (cpus().length * 1000) / (workerCpuMs + serverCpuMs),
+        unit: 'jobs/s',
+        notes: `the drain rate if worker and servers kept all ${cpus().length} cores busy at the measured CPU per job (the design's limit on this machine)`,
+      })
       figures.push({ name: 'worker_rss_mb', transport: o.transport, value: peakRss, unit: 'MB', notes: 'peak resident memory of the worker process during the drain' })
 
+      if (o.drainOnly) return figures
       o.log(`[${o.transport}] latency: ${o.latencyRate} jobs/s for ${o.latencySeconds} s`)
       const ids: string[] = []
       const total = o.latencyRate * o.latencySeconds
@@ -151,6 +176,12 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
     await dropBenchTables(o, prefix)
   }
   return figures
+}
+
+/** CPU seconds used so far by the database servers the drain writes to (the master is always PostgreSQL). */
+function serverCpuSeconds(agentUrl: string): number {
+  const agentServer = agentUrl.startsWith('mysql') ? 'mariadbd' : agentUrl.startsWith('nats') ? 'nats-server' : null
+  return cpuSecondsOf('postgres') + (agentServer ? cpuSecondsOf(agentServer) : 0)
 }
 
 async function dropBenchTables(o: EngineBenchOptions, prefix: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { cpus, totalmem } from 'node:os'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 export interface Figure {
   name: string
@@ -76,4 +76,35 @@ export function workerImageCommand(): string[] {
   const cmd = dockerfile.split('\n').findLast((line) => line.startsWith('CMD '))
   if (!cmd) throw new Error('workers/Dockerfile has no CMD')
   return JSON.parse(cmd.slice(4)) as string[]
+}
+
+const CLOCK_TICKS_PER_S = 100 // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used, children it waited for included. */
+function processCpuSeconds(pid: number | string): number {
+  try {
+    // Fields after the command name (which may hold spaces) start at state; utime is field 14 overall.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number)
+    return (utime! + stime! + cutime! + cstime!) / CLOCK_TICKS_PER_S
+  } catch {
+    return 0 // the process ended between listing and reading
+  }
+}
+
+/** CPU seconds used so far by every process whose command name is `comm` (a server and its backends). */
+export function cpuSecondsOf(comm: string): number {
+  let total = 0
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += processCpuSeconds(pid)
+    } catch {}
+  }
+  return total
+}
+
+export function cpuSecondsOfPid(pid: number): number {
+  return processCpuSeconds(pid)
 }

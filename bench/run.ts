@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --transport postgres|mysql|nats|all] [--quick]`: one TSV line per figure, and a JSON
- * result in bench/results/. Each transport's figures are compared with the transport's own floor
+ * `npm run bench [-- --transport postgres|mysql|nats|all] [--quick] [--drain-only]`: one TSV line per figure,
+ * and a JSON result in bench/results/. `--drain-only` measures just the drain (and its CPU split), for
+ * profiling a change. Each transport's figures are compared with the transport's own floor
  * on this machine, measured in the same run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -17,6 +18,7 @@ const { values } = parseArgs({
   options: {
     transport: { type: 'string', default: 'postgres' },
     quick: { type: 'boolean', default: false },
+    'drain-only': { type: 'boolean', default: false },
     /** Worker settings for the drain, as JM_ variables: --worker JM_PARALLELISM_FACTOR=16 --worker JM_BATCH_SIZE=1000 */
     worker: { type: 'string', multiple: true, default: [] },
   },
@@ -41,6 +43,7 @@ const TARGETS: Record<(typeof TRANSPORTS)[number], Record<string, Figure['target
   nats: { ...COMMON, enqueue_single_per_s: { op: '>=', value: 0.7, relative: true }, drain_per_s: { op: '>=', value: 20_000 }, latency_p50_ms: { op: '<=', value: 5 } },
 }
 
+const drainOnly = values['drain-only']!
 const durationMs = values.quick ? 2000 : 5000
 const drainJobs = values.quick ? 5000 : 20_000
 const log = (line: string) => process.stderr.write(`${line}\n`)
@@ -54,39 +57,41 @@ async function ensureDatabases(names: string[]): Promise<void> {
   await sql.end()
 }
 
+/** The transport's own limit on this machine, which the enqueue figures are compared with. */
+async function measureFloor(transport: (typeof TRANSPORTS)[number], agentUrl: string): Promise<{ floor: { name: string; value: number }; figure: Figure }> {
+  if (transport === 'postgres') {
+    log('[postgres] floor: single-row INSERT commits, 16 connections')
+    const value = await postgresCommitFloor(agentUrl, durationMs)
+    return { floor: { name: 'insert_commits_per_s', value }, figure: { name: 'floor_insert_commits_per_s', transport, value, unit: 'commits/s', notes: 'single-row INSERT, autocommit, 16 connections (synchronous_commit=on)' } }
+  }
+  if (transport === 'nats') {
+    log('[nats] floor: acknowledged JetStream publishes, 16 in flight')
+    const value = await natsPublishFloor(durationMs)
+    return { floor: { name: 'acked_publishes_per_s', value }, figure: { name: 'floor_acked_publishes_per_s', transport, value, unit: 'publishes/s', notes: 'NATS 2.9 JetStream, file storage, 16 publishes in flight, each awaiting its PubAck' } }
+  }
+  log('[mysql] floor: single-row INSERT commits, 16 connections')
+  const value = await mysqlCommitFloor(durationMs)
+  return { floor: { name: 'insert_commits_per_s', value }, figure: { name: 'floor_insert_commits_per_s', transport, value, unit: 'commits/s', notes: 'MariaDB 10.11 single-row INSERT, autocommit, 16 connections (server defaults)' } }
+}
+
 async function main(): Promise<void> {
   await ensureDatabases(['jm_bench_master', 'jm_bench_agent'])
   const masterUrl = `${PG}/jm_bench_master`
   const figures: Figure[] = []
   for (const transport of wanted) {
-    let agentUrl: string
-    let floor: { name: string; value: number }
-    if (transport === 'postgres') {
-      agentUrl = `${PG}/jm_bench_agent`
-      log('[postgres] floor: single-row INSERT commits, 16 connections')
-      floor = { name: 'insert_commits_per_s', value: await postgresCommitFloor(agentUrl, durationMs) }
-      figures.push({ name: 'floor_insert_commits_per_s', transport, value: floor.value, unit: 'commits/s', notes: 'single-row INSERT, autocommit, 16 connections (synchronous_commit=on)' })
-    } else if (transport === 'nats') {
-      agentUrl = NATS_BENCH_URL
-      log('[nats] floor: acknowledged JetStream publishes, 16 in flight')
-      floor = { name: 'acked_publishes_per_s', value: await natsPublishFloor(durationMs) }
-      figures.push({ name: 'floor_acked_publishes_per_s', transport, value: floor.value, unit: 'publishes/s', notes: 'NATS 2.9 JetStream, file storage, 16 publishes in flight, each awaiting its PubAck' })
-    } else {
-      await ensureMySqlBenchDatabase()
-      agentUrl = MYSQL_BENCH_AGENT_URL
-      log('[mysql] floor: single-row INSERT commits, 16 connections')
-      floor = { name: 'insert_commits_per_s', value: await mysqlCommitFloor(durationMs) }
-      figures.push({ name: 'floor_insert_commits_per_s', transport, value: floor.value, unit: 'commits/s', notes: 'MariaDB 10.11 single-row INSERT, autocommit, 16 connections (server defaults)' })
-    }
-    const engine = await benchEngine({ transport, masterUrl, agentUrl, drainJobs, durationMs, latencyRate: 200, latencySeconds: values.quick ? 3 : 10, workerEnv, log })
+    if (transport === 'mysql') await ensureMySqlBenchDatabase()
+    const agentUrl = transport === 'postgres' ? `${PG}/jm_bench_agent` : transport === 'nats' ? NATS_BENCH_URL : MYSQL_BENCH_AGENT_URL
+    const floor = drainOnly ? null : await measureFloor(transport, agentUrl)
+    if (floor) figures.push(floor.figure)
+    const engine = await benchEngine({ transport, masterUrl, agentUrl, drainJobs, drainOnly, durationMs, latencyRate: 200, latencySeconds: values.quick ? 3 : 10, workerEnv, log })
     const targets = TARGETS[transport]
     for (const f of engine) {
-      if (f.name === 'enqueue_single_per_s') f.floor = floor
+      if (f.name === 'enqueue_single_per_s' && floor) f.floor = floor.floor
       const target = targets[f.name]
       if (target) f.target = target
     }
     figures.push(...engine)
-    if (transport === 'postgres') {
+    if (transport === 'postgres' && !drainOnly) {
       log('[postgres] http_enqueue: the producer app on @hono/node-server, 32 keep-alive clients')
       for (const f of await benchHttpEnqueue({ durationMs })) figures.push({ ...f, transport })
     }

@@ -66,10 +66,17 @@ export async function ingestMessages(ctx: ClusterContext, agent: AgentStore, mes
     }
   }
   // Re-delivered jobs always go through the agent: the in-memory hand-over is for fresh ones only.
-  const fresh = new Set(inserted)
-  const toAgent = assigned.filter((j) => !fresh.has(j.id))
+  const toAgent: BucketJob[] = []
   const byBucket = new Map<string, BucketJob[]>()
-  for (const job of assigned.filter((j) => fresh.has(j.id))) byBucket.set(job.bucketId, [...(byBucket.get(job.bucketId) ?? []), job])
+  for (const job of assigned) {
+    if (!inserted.has(job.id)) {
+      toAgent.push(job)
+      continue
+    }
+    const jobs = byBucket.get(job.bucketId)
+    if (jobs) jobs.push(job)
+    else byBucket.set(job.bucketId, [job])
+  }
   for (const [bucketId, jobs] of byBucket) toAgent.push(...(handOver ? handOver(bucketId, jobs) : jobs))
   await agent.pushToBuckets(toAgent)
   await agent.ackInbox(messages.map((m) => m.receipt))

@@ -2,11 +2,12 @@ import * as v from 'valibot'
 import type { Clock } from '../clock.js'
 import { issuesFrom } from '../schemas.js'
 import { storableText, unstorableJson } from '../json-storable.js'
-import type { JobContext, JobRegistry } from '../definitions.js'
+import type { JobRegistry } from '../definitions.js'
 import type { Logger } from '../logger.js'
 import { recordAttemptFinished, recordAttemptStarted } from '../metrics.js'
 import { BASE_RUN_CAPACITY, type AttemptOutcome, type BucketJob, type BucketRecord } from '../model.js'
 import type { AgentStore } from '../stores/agent.js'
+import { createRunContext, type RunContext } from './job-context.js'
 import type { ResultReporter } from './reporter.js'
 import { Sleeper } from './sleeper.js'
 
@@ -34,11 +35,9 @@ interface Running {
   job: BucketJob
   attempt: number
   startedAt: Date
-  controller: AbortController
+  run: RunContext
   timer: NodeJS.Timeout
   settled: boolean
-  /** Resolves when the attempt's outcome has been handed to the reporter. */
-  done: Promise<void>
   finish: (outcome: AttemptOutcome, error: string | null, result: unknown, permanent?: boolean) => void
 }
 
@@ -56,7 +55,9 @@ const REMEMBER_FINISHED = 10_000
 export class BucketRunner {
   readonly capacity: number
   readonly waitingCapacity: number
+  /** Fetched jobs not yet started, in due order. */
   private readonly waiting: BucketJob[] = []
+  private readonly waitingIds = new Set<string>()
   private readonly running = new Map<string, Running>()
   /** Jobs handed over in memory by this worker's ingest: the agent holds no copy of them. */
   private readonly notInAgent = new Set<string>()
@@ -66,6 +67,8 @@ export class BucketRunner {
   private state: 'running' | 'completing' | 'stopped' = 'running'
   private dueTimer: NodeJS.Timeout | null = null
   private loop: Promise<void> | null = null
+  /** Called when the last running handler has finished (a graceful stop waits for it). */
+  private onIdle: (() => void) | null = null
   private readonly prefetchMs: number
   private readonly maxIdleMs: number
   /** Attempts started, for metrics and tests. */
@@ -166,13 +169,41 @@ export class BucketRunner {
   private accept(jobs: BucketJob[]): void {
     const now = this.o.clock.now()
     for (const job of jobs) {
-      if (this.running.has(job.id) || this.finished.has(deliveryKey(job)) || this.waiting.some((w) => w.id === job.id)) continue
+      if (this.running.has(job.id) || this.waitingIds.has(job.id) || this.finished.has(deliveryKey(job))) continue
       this.o.reporter.mark({ id: job.id, bucketId: job.bucketId, status: 'Queued', attempt: job.attempts, workerId: this.o.workerId, at: now })
-      const at = this.waiting.findIndex((w) => w.scheduledAt > job.scheduledAt)
-      if (at === -1) this.waiting.push(job)
-      else this.waiting.splice(at, 0, job)
+      this.enqueueWaiting(job)
     }
     this.dispatch()
+  }
+
+  /** Insert in due order; fetches arrive in due order, so the usual place is the end. */
+  private enqueueWaiting(job: BucketJob): void {
+    this.waitingIds.add(job.id)
+    const due = job.scheduledAt.getTime()
+    const last = this.waiting[this.waiting.length - 1]
+    if (!last || last.scheduledAt.getTime() <= due) {
+      this.waiting.push(job)
+      return
+    }
+    let lo = 0
+    let hi = this.waiting.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.waiting[mid]!.scheduledAt.getTime() <= due) lo = mid + 1
+      else hi = mid
+    }
+    this.waiting.splice(lo, 0, job)
+  }
+
+  private takeWaiting(): BucketJob {
+    const job = this.waiting.shift()!
+    this.waitingIds.delete(job.id)
+    return job
+  }
+
+  private clearWaiting(): void {
+    this.waiting.splice(0)
+    this.waitingIds.clear()
   }
 
   /** Start every due job a free slot allows; arm a timer for the next one not yet due. */
@@ -180,7 +211,7 @@ export class BucketRunner {
     if (this.state === 'stopped') return
     const now = this.o.clock.now().getTime()
     while (this.running.size < this.capacity && this.waiting.length > 0 && this.waiting[0]!.scheduledAt.getTime() <= now) {
-      this.run(this.waiting.shift()!)
+      this.run(this.takeWaiting())
     }
     if (this.dueTimer) clearTimeout(this.dueTimer)
     this.dueTimer = null
@@ -194,19 +225,16 @@ export class BucketRunner {
     const { clock, reporter, registry, workerId } = this.o
     const attempt = job.attempts + 1
     const startedAt = clock.now()
-    const controller = new AbortController()
-    let resolveDone!: () => void
     const entry: Running = {
       job,
       attempt,
       startedAt,
-      controller,
+      run: createRunContext(job, attempt, this.o.logger),
       timer: setTimeout(() => {
-        controller.abort(new Error(`timed out after ${job.timeoutMs} ms`))
+        entry.run.abort(new Error(`timed out after ${job.timeoutMs} ms`))
         entry.finish('TimedOut', `timed out after ${job.timeoutMs} ms`, null)
       }, job.timeoutMs),
       settled: false,
-      done: new Promise<void>((resolve) => (resolveDone = resolve)),
       finish: (outcome, error, result, permanent) => {
         if (entry.settled) return
         entry.settled = true
@@ -216,7 +244,7 @@ export class BucketRunner {
         const inAgent = !this.notInAgent.delete(job.id)
         reporter.report({ job, attempt, workerId, startedAt, endedAt: clock.now(), outcome, error, result: safeResult(result), permanent, inAgent })
         recordAttemptFinished(job.definition, outcome)
-        resolveDone()
+        if (this.running.size === 0) this.onIdle?.()
         this.dispatch()
         // Refill before the waiting line runs dry, so slots never idle while the agent has work.
         if (this.waiting.length <= this.waitingCapacity / 2) this.wake()
@@ -239,20 +267,8 @@ export class BucketRunner {
       entry.finish('Failed', `payload no longer matches the schema of "${job.definition}": ${detail}`, null, true)
       return
     }
-    const ctx: JobContext = {
-      jobId: job.id,
-      definition: job.definition,
-      attempt,
-      maxRetries: job.maxRetries,
-      scheduledAt: job.scheduledAt,
-      priority: job.priority,
-      lane: job.lane,
-      metadata: job.metadata,
-      signal: controller.signal,
-      logger: this.o.logger.child({ jobId: job.id, definition: job.definition, attempt }),
-    }
     Promise.resolve()
-      .then(() => handler(parsed.output, ctx))
+      .then(() => handler(parsed.output, entry.run.ctx))
       .then(
         (result) => entry.finish('Succeeded', null, result),
         (error: unknown) => {
@@ -271,13 +287,12 @@ export class BucketRunner {
   cancel(jobId: string): boolean {
     const running = this.running.get(jobId)
     if (running) {
-      running.controller.abort(new Error('cancelled'))
+      running.run.abort(new Error('cancelled'))
       running.finish('Cancelled', 'cancelled while running', null)
       return true
     }
-    const at = this.waiting.findIndex((w) => w.id === jobId)
-    if (at >= 0) {
-      this.waiting.splice(at, 1)
+    if (this.waitingIds.delete(jobId)) {
+      this.waiting.splice(this.waiting.findIndex((w) => w.id === jobId), 1)
       this.notInAgent.delete(jobId)
       return true
     }
@@ -293,12 +308,15 @@ export class BucketRunner {
     if (this.state === 'running') this.state = 'completing'
     this.wake()
     if (this.dueTimer) clearTimeout(this.dueTimer)
-    this.waiting.splice(0)
-    const all = Promise.all([...this.running.values()].map((r) => r.done))
+    this.clearWaiting()
+    const all = new Promise<'done'>((resolve) => {
+      if (this.running.size === 0) resolve('done')
+      else this.onIdle = () => resolve('done')
+    })
     const graceOver = new Promise<'grace'>((resolve) => setTimeout(() => resolve('grace'), graceMs).unref())
-    if ((await Promise.race([all.then(() => 'done' as const), graceOver])) === 'grace') {
+    if ((await Promise.race([all, graceOver])) === 'grace') {
       for (const r of [...this.running.values()]) {
-        r.controller.abort(new Error('worker stopping: grace period over'))
+        r.run.abort(new Error('worker stopping: grace period over'))
         r.finish('Interrupted', 'interrupted: the worker stopped and its grace period ran out', null)
       }
     }
@@ -310,11 +328,11 @@ export class BucketRunner {
   halt(): void {
     this.state = 'stopped'
     if (this.dueTimer) clearTimeout(this.dueTimer)
-    this.waiting.splice(0)
+    this.clearWaiting()
     for (const r of [...this.running.values()]) {
       r.settled = true
       clearTimeout(r.timer)
-      r.controller.abort(new Error('worker declared dead'))
+      r.run.abort(new Error('worker declared dead'))
     }
     this.running.clear()
     this.wake()

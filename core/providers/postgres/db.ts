@@ -8,6 +8,15 @@ export interface Tx {
   script(text: string): Promise<void>
 }
 
+export interface PgDbOptions {
+  max?: number
+  /**
+   * Commit without waiting for the WAL flush (`synchronous_commit = off` for the pool's sessions).
+   * Only for writes whose loss in a server crash is harmless; any later durable commit flushes them too.
+   */
+  asynchronousCommit?: boolean
+}
+
 /**
  * A postgres.js pool plus a statement counter. SQL text is built from a validated table prefix
  * and sent with `prepare: true`, so each named statement is parsed once per connection.
@@ -20,7 +29,7 @@ export class PgDb {
     url: string,
     /** What errors name: the connection or "master", never the URL. */
     readonly resource: string,
-    options: { max?: number } = {},
+    options: PgDbOptions = {},
   ) {
     this.sql = postgres(url, {
       max: options.max ?? 10,
@@ -32,7 +41,7 @@ export class PgDb {
       backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2),
       // int8 columns (bigserial ids, long durations) come back as numbers; they stay far below 2^53.
       types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
-      connection: { application_name: 'jobmaster' },
+      connection: { application_name: 'jobmaster', ...(options.asynchronousCommit ? { synchronous_commit: 'off' } : {}) },
     }) as unknown as Sql
   }
 
@@ -80,7 +89,11 @@ function wrap(resource: string, error: unknown): unknown {
   return new StoreError(resource, message, { cause: error })
 }
 
-/** Timestamps travel as ISO text in arrays (postgres.js infers no element type for `unnest`). */
+/**
+ * Timestamps travel in arrays as ISO text (postgres.js infers no element type for `unnest`). Hot
+ * statements declare those parameters text[] and cast in SQL: declared timestamptz[], the driver
+ * parses every element back into a Date and formats it again before sending.
+ */
 export function isoOrNull(date: Date | null | undefined): string | null {
   return date ? date.toISOString() : null
 }

@@ -18,11 +18,19 @@ export class PostgresAgentStore implements AgentStore {
   readonly maxLookAheadMs = null
   readonly pushesSignals = true
   readonly db: PgDb
+  /**
+   * The owner's fetches only mark rows as taken into its memory. Losing that mark in a server crash
+   * is harmless (the owner ignores a job it already holds, and its next settlement is a durable
+   * commit that flushes the mark too), so they commit without waiting for the WAL flush: at
+   * defaults a bucket's drain rate is its in-memory limit divided by the fetch round trip.
+   */
+  private readonly fetchDb: PgDb
   private readonly t: AgentTables
   private readonly hints: NotifyHints
 
   constructor(readonly name: string, url: string, private readonly prefix = 'jm_', options: { max?: number } = {}) {
     this.db = new PgDb(url, `agent connection "${name}"`, options)
+    this.fetchDb = new PgDb(url, `agent connection "${name}"`, { max: 2, asynchronousCommit: true })
     this.t = agentTables(prefix)
     this.hints = new NotifyHints(this.db, this.t.channel)
   }
@@ -46,7 +54,7 @@ export class PostgresAgentStore implements AgentStore {
 
   close = async () => {
     await this.hints.settled()
-    await this.db.close()
+    await Promise.all([this.db.close(), this.fetchDb.close()])
   }
 
   async enqueue(envelopes: JobEnvelope[], idempotencyWindowMs: number, now: Date): Promise<EnqueueResult> {
@@ -132,24 +140,26 @@ export class PostgresAgentStore implements AgentStore {
     await this.clearBucket(bucketId)
   }
 
+  // Bucket jobs travel as one JSON parameter (one native JSON.stringify in the driver instead of
+  // escaping typed arrays element by element).
   async pushToBuckets(jobs: BucketJob[]): Promise<void> {
     if (jobs.length === 0) return
     const touched = await this.db.query<{ bucket_id: string }>(
       `WITH ins AS (
          INSERT INTO ${this.t.bucketJobs} AS b (job_id, bucket_id, due_at, message)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[])
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, "bucketId" text, "scheduledAt" timestamptz, message text)
          ON CONFLICT (job_id) DO UPDATE SET bucket_id = EXCLUDED.bucket_id, due_at = EXCLUDED.due_at,
             message = EXCLUDED.message, fetched_at = NULL
           WHERE b.bucket_id <> EXCLUDED.bucket_id
          RETURNING bucket_id)
        SELECT DISTINCT bucket_id FROM ins`,
-      [jobs.map((j) => j.id), jobs.map((j) => j.bucketId), jobs.map((j) => j.scheduledAt.toISOString()), jobs.map(serializeBucketJob)],
+      [jobs.map(bucketRow)],
     )
     for (const { bucket_id } of touched) this.hints.send(`b:${bucket_id}`)
   }
 
   async fetchDue(bucketId: string, dueBefore: Date, limit: number, now: Date): Promise<BucketJob[]> {
-    const rows = await this.db.query<{ message: string }>(
+    const rows = await this.fetchDb.query<{ message: string }>(
       `WITH c AS (
          SELECT job_id FROM ${this.t.bucketJobs}
           WHERE bucket_id = $1 AND fetched_at IS NULL AND due_at <= $2
@@ -167,24 +177,17 @@ export class PostgresAgentStore implements AgentStore {
     if (done.length === 0 && retried.length === 0) return
     await this.db.query(
       `WITH gone AS (
-         DELETE FROM ${this.t.bucketJobs} b USING unnest($1::uuid[], $2::text[]) AS u(job_id, bucket_id)
-          WHERE b.job_id = u.job_id AND b.bucket_id = u.bucket_id
+         DELETE FROM ${this.t.bucketJobs} b USING jsonb_to_recordset($1::jsonb) AS u("jobId" uuid, "bucketId" text)
+          WHERE b.job_id = u."jobId" AND b.bucket_id = u."bucketId"
          RETURNING 1
        ), again AS (
-         UPDATE ${this.t.bucketJobs} b SET due_at = u.due_at, message = u.message, fetched_at = NULL
-           FROM unnest($3::uuid[], $4::text[], $5::timestamptz[], $6::text[]) AS u(job_id, bucket_id, due_at, message)
-          WHERE b.job_id = u.job_id AND b.bucket_id = u.bucket_id
+         UPDATE ${this.t.bucketJobs} b SET due_at = u."scheduledAt", message = u.message, fetched_at = NULL
+           FROM jsonb_to_recordset($2::jsonb) AS u(id uuid, "bucketId" text, "scheduledAt" timestamptz, message text)
+          WHERE b.job_id = u.id AND b.bucket_id = u."bucketId"
          RETURNING 1
        )
        SELECT (SELECT count(*) FROM gone) AS gone, (SELECT count(*) FROM again) AS again`,
-      [
-        done.map((d) => d.jobId),
-        done.map((d) => d.bucketId),
-        retried.map((j) => j.id),
-        retried.map((j) => j.bucketId),
-        retried.map((j) => j.scheduledAt.toISOString()),
-        retried.map(serializeBucketJob),
-      ],
+      [done, retried.map(bucketRow)],
     )
   }
 
@@ -232,6 +235,11 @@ export class PostgresAgentStore implements AgentStore {
     )
     return rows[0]?.n ?? 0
   }
+}
+
+/** A bucket table row as its JSON parameter element. */
+function bucketRow(job: BucketJob): { id: string; bucketId: string; scheduledAt: Date; message: string } {
+  return { id: job.id, bucketId: job.bucketId, scheduledAt: job.scheduledAt, message: serializeBucketJob(job) }
 }
 
 function decodeSignal(payload: string): AgentSignal | null {

@@ -12,10 +12,10 @@ export async function insertJobs(db: PgDb, t: MasterTables, clusterId: string, j
   const rows = await db.query<{ id: string }>(
     `INSERT INTO ${t.jobs} (id, cluster_id, definition, status, priority, lane, payload, metadata, scheduled_at,
         original_scheduled_at, created_at, updated_at, max_retries, timeout_ms, agent_connection, bucket_id, idempotency_key)
-     SELECT u.id, $1, u.definition, u.status, u.priority, u.lane, u.payload::jsonb, u.metadata::jsonb, u.scheduled_at,
-        u.scheduled_at, u.created_at, $2, u.max_retries, u.timeout_ms, u.agent_connection, u.bucket_id, u.idempotency_key
+     SELECT u.id, $1, u.definition, u.status, u.priority, u.lane, u.payload::jsonb, u.metadata::jsonb, u.scheduled_at::timestamptz,
+        u.scheduled_at::timestamptz, u.created_at::timestamptz, $2, u.max_retries, u.timeout_ms, u.agent_connection, u.bucket_id, u.idempotency_key
      FROM unnest($3::uuid[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[], $9::text[],
-        $10::timestamptz[], $11::timestamptz[], $12::int[], $13::bigint[], $14::text[], $15::text[], $16::text[])
+        $10::text[], $11::text[], $12::int[], $13::bigint[], $14::text[], $15::text[], $16::text[])
        AS u(id, definition, status, priority, lane, payload, metadata, scheduled_at, created_at, max_retries, timeout_ms,
             agent_connection, bucket_id, idempotency_key)
      ON CONFLICT (id) DO NOTHING
@@ -48,8 +48,8 @@ export async function markJobs(db: PgDb, t: MasterTables, marks: JobMark[], now:
   await db.query(
     `UPDATE ${t.jobs} j
         SET status = u.status, attempts = GREATEST(j.attempts, u.attempt), worker_id = u.worker_id,
-            started_at = CASE WHEN u.status = 'Processing' THEN u.at ELSE j.started_at END, updated_at = $1
-       FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[], $7::timestamptz[])
+            started_at = CASE WHEN u.status = 'Processing' THEN u.at::timestamptz ELSE j.started_at END, updated_at = $1
+       FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[])
          AS u(id, bucket_id, status, attempt, worker_id, at)
       WHERE j.id = u.id AND j.bucket_id = u.bucket_id AND j.status IN (${IN_BUCKET})`,
     [
@@ -71,20 +71,20 @@ export async function transitionJobs(db: PgDb, t: MasterTables, transitions: Job
     `WITH moved AS (
        UPDATE ${t.jobs} j
           SET status = u.status, bucket_id = u.bucket_id, agent_connection = u.agent_connection,
-              scheduled_at = u.scheduled_at, attempts = GREATEST(j.attempts, u.attempts), finished_at = u.finished_at,
+              scheduled_at = u.scheduled_at::timestamptz, attempts = GREATEST(j.attempts, u.attempts), finished_at = u.finished_at::timestamptz,
               last_error = COALESCE(u.last_error, j.last_error),
               worker_id = CASE WHEN u.bucket_id IS NULL THEN NULL ELSE j.worker_id END,
               claimed_until = NULL, updated_at = $1
-         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::int[],
-                     $10::timestamptz[], $11::text[])
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
+                     $10::text[], $11::text[])
            AS u(id, from_bucket, from_statuses, status, bucket_id, agent_connection, scheduled_at, attempts, finished_at, last_error)
         WHERE j.id = u.id AND j.bucket_id IS NOT DISTINCT FROM u.from_bucket
           AND j.status = ANY(string_to_array(u.from_statuses, ','))
        RETURNING j.id
      ), history AS (
        INSERT INTO ${t.attempts} (job_id, cluster_id, attempt, worker_id, bucket_id, started_at, ended_at, outcome, error, result)
-       SELECT a.job_id, j.cluster_id, a.attempt, a.worker_id, a.bucket_id, a.started_at, a.ended_at, a.outcome, a.error, a.result::jsonb
-         FROM unnest($12::uuid[], $13::int[], $14::text[], $15::text[], $16::timestamptz[], $17::timestamptz[], $18::text[], $19::text[], $20::text[])
+       SELECT a.job_id, j.cluster_id, a.attempt, a.worker_id, a.bucket_id, a.started_at::timestamptz, a.ended_at::timestamptz, a.outcome, a.error, a.result::jsonb
+         FROM unnest($12::uuid[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[])
            AS a(job_id, attempt, worker_id, bucket_id, started_at, ended_at, outcome, error, result)
          JOIN ${t.jobs} j ON j.id = a.job_id
      )
