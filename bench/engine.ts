@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -106,8 +105,6 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
       const before = await serverCounters(o.masterUrl)
       const serverCpuBefore = serverCpuSeconds(o.agentUrl)
       const workerCpuBefore = cpuSecondsOfPid(worker.pid!)
-      const io = () => Object.fromEntries(readFileSync(`/proc/${worker.pid}/io`, 'utf8').trim().split('\n').map((l) => l.split(': ')).map(([k, v]) => [k, Number(v)]))
-      const ioBefore = io()
       const started = Date.now()
       let polls = 0
       let peakRss = 0
@@ -120,8 +117,6 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Figure[]> {
         await delay(100)
       }
       const seconds = (Date.now() - started) / 1000
-      const ioAfter = io()
-      o.log(`DIAG wchar/job ${(ioAfter.wchar - ioBefore.wchar) / o.drainJobs} rchar/job ${(ioAfter.rchar - ioBefore.rchar) / o.drainJobs} syscw/job ${(ioAfter.syscw - ioBefore.syscw) / o.drainJobs} syscr/job ${(ioAfter.syscr - ioBefore.syscr) / o.drainJobs}`)
       const workerCpuMs = ((cpuSecondsOfPid(worker.pid!) - workerCpuBefore) * 1000) / o.drainJobs
       const serverCpuMs = ((serverCpuSeconds(o.agentUrl) - serverCpuBefore) * 1000) / o.drainJobs
       await delay(1500) // pg_stat_database is flushed about once a second
