@@ -114,10 +114,10 @@ export function buildEnvelopeFromRequest(registry: JobRegistry, request: unknown
   return buildEnvelope(definition, payload, options as EnqueueOptions, ctx)
 }
 
-// ---- wire format (agents carry JSON text) ----
+// ---- wire format (agents carry JSON text; dates serialise as ISO strings through Date#toJSON) ----
 
 export function serializeEnvelope(e: JobEnvelope): string {
-  return JSON.stringify({ ...e, scheduledAt: e.scheduledAt.toISOString(), createdAt: e.createdAt.toISOString() })
+  return JSON.stringify(e)
 }
 
 export function parseEnvelope(text: string): JobEnvelope {
@@ -126,7 +126,7 @@ export function parseEnvelope(text: string): JobEnvelope {
 }
 
 export function serializeBucketJob(j: BucketJob): string {
-  return JSON.stringify({ ...j, scheduledAt: j.scheduledAt.toISOString() })
+  return JSON.stringify(j)
 }
 
 export function parseBucketJob(text: string): BucketJob {
