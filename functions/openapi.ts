@@ -27,8 +27,8 @@ const FIELD_DESCRIPTIONS: Record<string, string> = {
   every: 'schedules: run every this long, from startAfter (else creation): milliseconds ≥ 1000, or text such as "30s", "5m"',
   cron: 'schedules: a cron expression, 5 fields or 6 with seconds first (give every or cron)',
   timeZone: "schedules: IANA zone of the cron expression; default: the cluster's",
-  startAfter: 'schedules: occurrences strictly after this time (ISO-8601)',
-  endBefore: 'schedules: occurrences strictly before this time (ISO-8601)',
+  startAfter: 'schedules: occurrences strictly after this time (ISO-8601, years 1970–9999)',
+  endBefore: 'schedules: occurrences strictly before this time (ISO-8601, years 1970–9999)',
   misfire: 'schedules: occurrences missed while no coordinator ran: run-once (default: one catch-up), skip, run-all (at most 100)',
   overlap: 'schedules: allow (default), or skip an occurrence while the previous run has not finished',
 }

@@ -27,11 +27,16 @@ export function isTimeZone(zone: string): boolean {
 
 const MAX_INTERVAL_MS = 366 * DAY
 
+/** The times every master can store (MySQL DATETIME and SQL Server datetimeoffset end with year 9999). */
+const EARLIEST_TIME = Date.UTC(1970, 0, 1)
+const LATEST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
 export const timeField = (field: string) =>
   v.pipe(
     v.union([v.date(), v.string()], `${field} must be an ISO-8601 time`),
     v.transform((x) => (x instanceof Date ? x : new Date(x))),
     v.check((d) => !Number.isNaN(d.getTime()), `${field} must be an ISO-8601 time`),
+    v.check((d) => d.getTime() >= EARLIEST_TIME && d.getTime() <= LATEST_TIME, `${field} must be between 1970-01-01 and 9999-12-31 (what every master database stores)`),
   )
 
 /** The job options a schedule shares with an enqueued job (same fields, same messages). */

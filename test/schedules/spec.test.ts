@@ -35,6 +35,10 @@ describe('schedule validation names the field', () => {
     ['an end before the start', { every: '1h', startAfter: '2026-04-01T00:00:00Z', endBefore: '2026-03-15T00:00:00Z' }, 'endBefore', /later than startAfter/],
     ['an end in the past', { every: '1h', endBefore: '2026-02-01T00:00:00Z' }, 'endBefore', /in the past/],
     ['a time that is not ISO-8601', { every: '1h', startAfter: 'tomorrow' }, 'startAfter', /ISO-8601/],
+    // Found by the HTTP property test: accepted, then refused by the MariaDB master at ingest.
+    ['a start after year 9999', { every: '1h', startAfter: '+208844-05-02T12:09:27.788Z' }, 'startAfter', /between 1970-01-01 and 9999-12-31/],
+    ['an end after year 9999', { every: '1h', endBefore: '+010000-01-01T00:00:00.000Z' }, 'endBefore', /between 1970-01-01 and 9999-12-31/],
+    ['a start before 1970', { every: '1h', startAfter: '1969-12-31T23:59:59.999Z' }, 'startAfter', /between 1970-01-01 and 9999-12-31/],
     ['an unknown misfire policy', { every: '1h', misfire: 'replay' as never }, 'misfire', /run-once, skip, run-all/],
     ['an unknown overlap policy', { every: '1h', overlap: 'queue' as never }, 'overlap', /allow, skip/],
     ['a lane that is not a name', { every: '1h', lane: 'no spaces' }, 'lane', /letters, digits/],
