@@ -1,4 +1,6 @@
 import type { ClusterContext } from './cluster.js'
+import { keepAsFailed } from './failed-on-arrival.js'
+import { storableText } from './json-storable.js'
 import type { BucketJob, JobEnvelope } from './model.js'
 import { toBucketJob } from './outcomes.js'
 import { pickBucket } from './routing.js'
@@ -81,6 +83,56 @@ export async function ingestMessages(ctx: ClusterContext, agent: AgentStore, mes
   await agent.pushToBuckets(toAgent)
   await agent.ackInbox(messages.map((m) => m.receipt))
   return { assigned, held: rows.length - assigned.length }
+}
+
+/** Longest part of a master's refusal kept in the Failed job's error. */
+const MAX_REFUSAL_CHARS = 2000
+
+/**
+ * `ingestMessages`, robust to a message the master refuses: when a batch fails while master and
+ * agent both answer, it is not an outage but data, so each message is ingested on its own, and one
+ * the master still refuses is kept as a Failed job without its payload, metadata and idempotency
+ * key (which is what the master may not store), with the refusal as its error, and acknowledged.
+ * Without this, one such message would come back with every claim and stop the connection's inbox.
+ * While either store does not answer, the error propagates and the batch is retried as before.
+ */
+export async function ingestIsolatingRefusals(ctx: ClusterContext, agent: AgentStore, messages: InboxMessage[], options: IngestOptions = {}): Promise<IngestResult> {
+  try {
+    return await ingestMessages(ctx, agent, messages, options)
+  } catch (error) {
+    if (!(await bothAnswer(ctx, agent))) throw error
+  }
+  const result: IngestResult = { assigned: [], held: 0 }
+  for (const message of messages) {
+    try {
+      const one = await ingestMessages(ctx, agent, [message], options)
+      result.assigned.push(...one.assigned)
+      result.held += one.held
+    } catch (error) {
+      if (!(await bothAnswer(ctx, agent))) throw error
+      await keepRefused(ctx, agent, message, error)
+    }
+  }
+  return result
+}
+
+/** Whether the master and the agent both answer now (a cheap read on each). */
+async function bothAnswer(ctx: ClusterContext, agent: AgentStore): Promise<boolean> {
+  try {
+    await Promise.all([ctx.master.getCluster(ctx.clusterId), agent.ping()])
+    return true
+  } catch {
+    return false // an outage: the caller rethrows the ingest's own error
+  }
+}
+
+async function keepRefused(ctx: ClusterContext, agent: AgentStore, message: InboxMessage, error: unknown): Promise<void> {
+  const now = ctx.clock.now()
+  const refusal = storableText(error instanceof Error ? error.message : String(error)).slice(0, MAX_REFUSAL_CHARS)
+  ctx.logger.error({ err: error, jobId: message.envelope.id, connection: agent.name }, 'the master refused an inbox message; kept as a Failed job without its payload')
+  const { envelope } = message
+  await keepAsFailed(ctx, [{ envelope: { ...envelope, payload: null, metadata: {}, idempotencyKey: null, scheduledAt: now, createdAt: now }, reason: `the master refused this message: ${refusal}` }], now)
+  await agent.ackInbox([message.receipt])
 }
 
 function withDefaults(e: JobEnvelope, timeoutMs: number, maxRetries: number): NewMasterJob['envelope'] {

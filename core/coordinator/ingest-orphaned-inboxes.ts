@@ -1,5 +1,5 @@
 import type { ClusterContext } from '../cluster.js'
-import { ingestMessages } from '../ingest.js'
+import { ingestIsolatingRefusals } from '../ingest.js'
 
 /**
  * Jobs accepted while no worker of a connection is alive must still reach the master: ingest
@@ -18,7 +18,7 @@ export async function ingestOrphanedInboxes(
       const now = ctx.clock.now()
       const messages = await agent.claimInbox(options.batch ?? 500, 60_000, consumer, now, new Date(now.getTime() - ctx.config.inboxOrphanAfterMs))
       if (messages.length === 0) break
-      await ingestMessages(ctx, agent, messages)
+      await ingestIsolatingRefusals(ctx, agent, messages)
       ingested += messages.length
     }
   }

@@ -1,6 +1,7 @@
 import type { ClusterContext } from '../cluster.js'
 import { RESERVED_DEFINITION_PREFIX } from '../definitions.js'
 import { ValidationError } from '../errors.js'
+import { keepAsFailed } from '../failed-on-arrival.js'
 import type { JobEnvelope, ScheduleRecord, ScheduleSpec } from '../model.js'
 import type { InboxMessage } from '../stores/agent.js'
 import { newScheduleRecord, specFromWire, specToWire } from './spec.js'
@@ -57,26 +58,5 @@ export async function ingestScheduleRequests(ctx: ClusterContext, messages: Inbo
 
 async function keepUnreadable(ctx: ClusterContext, requests: Array<{ envelope: JobEnvelope; reason: string }>, now: Date): Promise<void> {
   ctx.logger.error({ requests: requests.map((r) => ({ id: r.envelope.id, reason: r.reason })) }, 'schedule requests could not be read; kept as Failed jobs')
-  const rows = requests.map(({ envelope }) => ({
-    envelope: { ...envelope, timeoutMs: ctx.settings.defaultJobTimeoutMs, maxRetries: 0 },
-    status: 'HeldOnMaster' as const,
-    bucketId: null,
-    agentConnection: null,
-  }))
-  const inserted = new Set(await ctx.master.insertJobs(ctx.clusterId, rows, now))
-  const transitions = requests
-    .filter(({ envelope }) => inserted.has(envelope.id))
-    .map(({ envelope, reason }) => ({
-      id: envelope.id,
-      fromBucketId: null,
-      fromStatuses: ['HeldOnMaster' as const],
-      status: 'Failed' as const,
-      bucketId: null,
-      agentConnection: null,
-      scheduledAt: envelope.scheduledAt,
-      attempts: 0,
-      finishedAt: now,
-      lastError: reason,
-    }))
-  await ctx.master.transitionJobs(transitions, [], now)
+  await keepAsFailed(ctx, requests, now)
 }

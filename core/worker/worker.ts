@@ -13,7 +13,7 @@ import { reapDeadWorkers } from '../coordinator/reap-dead-workers.js'
 import { relocateBucketJobs } from '../coordinator/relocate-bucket-jobs.js'
 import { repairStrandedJobs } from '../coordinator/repair-stranded-jobs.js'
 import { retireBucket } from '../coordinator/retire-bucket.js'
-import { ingestMessages } from '../ingest.js'
+import { ingestIsolatingRefusals } from '../ingest.js'
 import type { Logger } from '../logger.js'
 import { MODE_DUTIES, PRIORITIES, type BucketRecord } from '../model.js'
 import type { AgentSignal, AgentStore, InboxMessage } from '../stores/agent.js'
@@ -250,7 +250,7 @@ export class Worker {
         const messages: InboxMessage[] = held?.messages ?? (await this.agent.claimInbox(this.config.batchSize, leaseMs, this.id, now))
         if (messages.length > 0) {
           held ??= { messages, leaseEndsAt: now.getTime() + leaseMs }
-          const { assigned } = await ingestMessages(this.ctx, this.agent, messages, {
+          const { assigned } = await ingestIsolatingRefusals(this.ctx, this.agent, messages, {
             preferOwner: this.id,
             handOver: (bucketId, jobs) => this.runners.get(bucketId)?.offer(jobs) ?? jobs,
           })
