@@ -148,7 +148,9 @@ export class NatsBuckets {
   private async park(bucketId: string, job: BucketJob, d: Delivery): Promise<void> {
     try {
       await this.s.writeIf(this.s.layout.park(bucketId, job.scheduledAt.getTime(), job.id, d.streamSeq), EMPTY, 0)
-      d.ack()
+      // Confirmed, so the bucket's depth right after the fetch no longer counts the delivery as
+      // pending beside its park entry (a plain ack raced the consumer info under load).
+      await d.ackConfirmed(this.s.nc, this.s.timeoutMs)
     } catch (error) {
       d.nak()
       throw error
