@@ -1,6 +1,6 @@
 import type { ClusterContext } from './cluster.js'
 import { keepAsFailed } from './failed-on-arrival.js'
-import { storableText } from './json-storable.js'
+import { storableErrorText } from './json-storable.js'
 import type { BucketJob, JobEnvelope } from './model.js'
 import { toBucketJob } from './outcomes.js'
 import { pickBucket } from './routing.js'
@@ -85,9 +85,6 @@ export async function ingestMessages(ctx: ClusterContext, agent: AgentStore, mes
   return { assigned, held: rows.length - assigned.length }
 }
 
-/** Longest part of a master's refusal kept in the Failed job's error. */
-const MAX_REFUSAL_CHARS = 2000
-
 /**
  * `ingestMessages`, robust to a message the master refuses: when a batch fails while master and
  * agent both answer, it is not an outage but data, so each message is ingested on its own, and one
@@ -128,10 +125,9 @@ async function bothAnswer(ctx: ClusterContext, agent: AgentStore): Promise<boole
 
 async function keepRefused(ctx: ClusterContext, agent: AgentStore, message: InboxMessage, error: unknown): Promise<void> {
   const now = ctx.clock.now()
-  const refusal = storableText(error instanceof Error ? error.message : String(error)).slice(0, MAX_REFUSAL_CHARS)
   ctx.logger.error({ err: error, jobId: message.envelope.id, connection: agent.name }, 'the master refused an inbox message; kept as a Failed job without its payload')
   const { envelope } = message
-  await keepAsFailed(ctx, [{ envelope: { ...envelope, payload: null, metadata: {}, idempotencyKey: null, scheduledAt: now, createdAt: now }, reason: `the master refused this message: ${refusal}` }], now)
+  await keepAsFailed(ctx, [{ envelope: { ...envelope, payload: null, metadata: {}, idempotencyKey: null, scheduledAt: now, createdAt: now }, reason: `the master refused this message: ${storableErrorText(error)}` }], now)
   await agent.ackInbox([message.receipt])
 }
 

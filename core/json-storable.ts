@@ -40,3 +40,15 @@ export function unstorableJson(value: unknown, root: string): Issue | null {
 export function storableText(text: string): string {
   return text.replace(UNSTORABLE_CHARACTERS, '\ufffd')
 }
+
+/** Longest error text kept in the master (a handler's error, a master's refusal). */
+const MAX_ERROR_CHARS = 4000
+
+/**
+ * An error as text every master can store: `Name: message`, cut at MAX_ERROR_CHARS (marked …)
+ * before the characters are replaced, so a cut through a surrogate pair cannot leave half of it.
+ */
+export function storableErrorText(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  return storableText(text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text)
+}

@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import type { Clock } from '../clock.js'
 import { issuesFrom } from '../schemas.js'
-import { storableText, unstorableJson } from '../json-storable.js'
+import { storableErrorText, storableText, unstorableJson } from '../json-storable.js'
 import type { JobRegistry } from '../definitions.js'
 import type { Logger } from '../logger.js'
 import { recordAttemptFinished, recordAttemptStarted } from '../metrics.js'
@@ -42,7 +42,6 @@ interface Running {
 }
 
 const MAX_RESULT_BYTES = 64 * 1024
-const MAX_ERROR_CHARS = 4000
 /** How many finished deliveries a runner remembers, to ignore a late duplicate of one it already ran. */
 const REMEMBER_FINISHED = 10_000
 
@@ -273,7 +272,7 @@ export class BucketRunner {
         (result) => entry.finish('Succeeded', null, result),
         (error: unknown) => {
           // An abort we caused (cancel, stop) already settled the attempt; this is its echo.
-          entry.finish('Failed', errorText(error), null)
+          entry.finish('Failed', storableErrorText(error), null)
         },
       )
   }
@@ -343,11 +342,6 @@ function deliveryKey(job: BucketJob): string {
   return `${job.id}:${job.attempts}`
 }
 
-function errorText(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-  return storableText(text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text)
-}
-
 /**
  * Results go to the history as JSON; keep them serializable, bounded and storable by the master
  * (one it refused would fail every flush of this worker's results).
@@ -362,6 +356,6 @@ function safeResult(result: unknown): unknown {
     if (Buffer.byteLength(text) > MAX_RESULT_BYTES) return { truncated: true, bytes: Buffer.byteLength(text) }
     return result
   } catch (error) {
-    return { unserializable: errorText(error) }
+    return { unserializable: storableErrorText(error) }
   }
 }
