@@ -81,7 +81,7 @@ export function workerImageCommand(): string[] {
 const CLOCK_TICKS_PER_S = 100 // USER_HZ on Linux
 
 /** CPU seconds (user + system) a process has used, children it waited for included. */
-function processCpuSeconds(pid: number | string): number {
+export function cpuSecondsOfPid(pid: number | string): number {
   try {
     // Fields after the command name (which may hold spaces) start at state; utime is field 14 overall.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -99,12 +99,8 @@ export function cpuSecondsOf(comm: string): number {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue
     try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += processCpuSeconds(pid)
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += cpuSecondsOfPid(pid)
     } catch {}
   }
   return total
-}
-
-export function cpuSecondsOfPid(pid: number): number {
-  return processCpuSeconds(pid)
 }

@@ -140,8 +140,6 @@ export class PostgresAgentStore implements AgentStore {
     await this.clearBucket(bucketId)
   }
 
-  // Bucket jobs travel as one JSON parameter (one native JSON.stringify in the driver instead of
-  // escaping typed arrays element by element).
   async pushToBuckets(jobs: BucketJob[]): Promise<void> {
     if (jobs.length === 0) return
     const touched = await this.db.query<{ bucket_id: string }>(
@@ -237,7 +235,10 @@ export class PostgresAgentStore implements AgentStore {
   }
 }
 
-/** A bucket table row as its JSON parameter element. */
+/**
+ * A bucket table row as an element of the one JSONB parameter that pushes and settlements take
+ * (one native JSON.stringify in the driver, where typed arrays were escaped element by element).
+ */
 function bucketRow(job: BucketJob): { id: string; bucketId: string; scheduledAt: Date; message: string } {
   return { id: job.id, bucketId: job.bucketId, scheduledAt: job.scheduledAt, message: serializeBucketJob(job) }
 }
