@@ -42,25 +42,31 @@ async function killMidRun(label: string, agent: { name: string; url: string }) {
     total: JOBS,
     batch: 250,
     // Paced to last about 10 s, so the kill lands while the producer is still enqueueing
-    // whichever transport is faster to accept.
+    // whichever transport is faster to accept; 40 ms jobs keep the two workers (16 slots each)
+    // behind that pace, so they always hold work. (With 20 ms jobs they kept up and were idle
+    // between batches: one clean-clone run killed the victim holding nothing.)
     everyMs: 250,
-    job: (i) => ({ definition: 'record', payload: { ms: 20 }, metadata: { n: String(i) } }),
+    job: (i) => ({ definition: 'record', payload: { ms: 40 }, metadata: { n: String(i) } }),
     onAccepted: (n) => void (acceptedSoFar = n),
   })
+  /** Jobs the master records in the victim's buckets and not finished. */
+  const heldByVictim = async () => {
+    const [held] = await rawQuery<{ n: number }>(PG_MASTER_URL, `SELECT count(*)::int AS n FROM ${c.prefix}jobs j JOIN ${c.prefix}buckets b ON b.id = j.bucket_id WHERE b.owner_id LIKE 'victim.%'`)
+    return held!.n
+  }
   const kill = (async () => {
     await waitFor('the victim to be mid-run', async () => {
       const [r] = await rawQuery<{ n: number }>(PG_MASTER_URL, `SELECT count(*)::int AS n FROM ${c.log} WHERE pid = $1`, [victimPid])
       // Mid-run: it has run some of its share (how the ingest splits the jobs between the two
-      // workers varies by transport and machine load). That the producer was not done yet is
-      // asserted after the run (acceptedAtKill).
-      return r!.n >= 300
+      // workers varies by transport and machine load) and holds more. That the producer was not
+      // done yet is asserted after the run (acceptedAtKill).
+      return r!.n >= 300 && (await heldByVictim()) > 0
     }, 60_000, 20)
     victim.child.kill('SIGKILL')
     killedAt = Date.now()
     acceptedAtKill = acceptedSoFar
     await victim.exited
-    const [held] = await rawQuery<{ n: number }>(PG_MASTER_URL, `SELECT count(*)::int AS n FROM ${c.prefix}jobs j JOIN ${c.prefix}buckets b ON b.id = j.bucket_id WHERE b.owner_id LIKE 'victim.%'`)
-    heldAtKill = held!.n
+    heldAtKill = await heldByVictim()
   })()
   const [{ accepted }] = await Promise.all([load, kill])
   const settledMs = await settle(c.ctx, accepted, 150_000)
